@@ -1,0 +1,265 @@
+"""The ``llmledger`` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+
+import click
+
+from llmledger.settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _open(ctx: click.Context, *, upgrade: bool = True):  # type: ignore[no-untyped-def]
+    from llmledger.ledger import Ledger
+
+    return Ledger.open(_settings(ctx), upgrade=upgrade)
+
+
+def _parse_when(value: str | None, *, end: bool) -> int | None:
+    if value is None:
+        return None
+    from llmledger.analytics.window import WindowError, parse_window
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        w = (
+            parse_window(value, None, now=now + dt.timedelta(days=36500))
+            if not end
+            else parse_window("1970-01-01", value, now=now)
+        )
+    except WindowError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return w.end_us if end else w.start_us
+
+
+@click.group()
+@click.version_option(package_name="llmledger")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """llmledger: a self-hosted LLM cost monitor."""
+    ctx.obj = Settings()
+
+
+@main.command()
+@click.option(
+    "--host", default=None, help="Address to listen on (default LLMLEDGER_HOST, 127.0.0.1)."
+)
+@click.option("--port", type=int, default=None, help="Port (default LLMLEDGER_PORT, 8000).")
+@click.option(
+    "--demo", is_flag=True, help="Fill an empty database with ~90 days of demo data first."
+)
+@click.option("--demo-events", type=int, default=200_000, show_default=True, help="Demo size.")
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, demo: bool, demo_events: int
+) -> None:
+    """Migrate the database and serve the dashboard and API."""
+    import uvicorn
+
+    from llmledger.server.app import create_app
+
+    settings = _settings(ctx)
+    ledger = _open(ctx)
+    if demo:
+        _demo_if_empty(ledger, demo_events)
+    app = create_app(settings, ledger=ledger)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(
+        f"llmledger on http://{host}:{port}  (database: {ledger.engine.url.render_as_string()})"
+    )
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+    finally:
+        ledger.close()
+
+
+def _demo_if_empty(ledger, events: int) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from llmledger.auth.tokens import create_api_token
+    from llmledger.store import tables as t
+
+    with ledger.engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
+    if count == 0:
+        _write_demo(ledger, events=events, days=90, seed=7)
+    with ledger.engine.begin() as conn:
+        _, token = create_api_token(conn, role="admin", name="demo admin")
+    click.echo(f"demo admin token (shown once): {token}")
+
+
+def _write_demo(ledger, *, events: int, days: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    from llmledger.demo import write_demo
+
+    started = time.perf_counter()
+    accepted = 0
+
+    def write(batch):  # type: ignore[no-untyped-def]
+        nonlocal accepted
+        accepted += ledger.write(batch).accepted
+
+    with tqdm(total=events, unit="ev", desc="demo", file=sys.stderr) as bar:
+        write_demo(write, events=events, days=days, seed=seed, progress=bar.update)
+    secs = time.perf_counter() - started
+    click.echo(f"demo: {accepted} new events written in {secs:.1f}s")
+
+
+@main.command()
+@click.option("--events", type=int, default=200_000, show_default=True, help="How many events.")
+@click.option("--days", type=int, default=90, show_default=True, help="Over how many days.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same events.")
+@click.pass_context
+def demo(ctx: click.Context, events: int, days: int, seed: int) -> None:
+    """Write realistic demo traffic through the real writer (idempotent per seed)."""
+    ledger = _open(ctx)
+    try:
+        _write_demo(ledger, events=events, days=days, seed=seed)
+    finally:
+        ledger.close()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply all migrations (and seed the bundled prices on first run)."""
+    from llmledger.store.migrate import current_revision
+
+    ledger = _open(ctx)
+    click.echo(f"database at revision {current_revision(ledger.engine)}")
+    ledger.close()
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens (shown once; only a hash is stored)."""
+
+
+@tokens.command("create")
+@click.option("--admin", "role", flag_value="admin", help="A token with full admin rights.")
+@click.option(
+    "--viewer", "role", flag_value="viewer", help="A read-only token for one organisation."
+)
+@click.option("--org", "org_id", default=None, help="Organisation of a scoped token.")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
+@click.pass_context
+def tokens_create(ctx: click.Context, role: str | None, org_id: str | None, name: str) -> None:
+    """Create an API token and print it once."""
+    from llmledger.auth.tokens import create_api_token
+
+    if role is None:
+        raise click.UsageError("say which kind: --admin, or --viewer --org ORG")
+    ledger = _open(ctx)
+    try:
+        with ledger.engine.begin() as conn:
+            _, secret = create_api_token(conn, role=role, name=name, org_id=org_id)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        ledger.close()
+    click.echo(secret)
+
+
+@main.group()
+def keys() -> None:
+    """Ingest keys (write-only, bound to one organisation)."""
+
+
+@keys.command("create")
+@click.option("--org", "org_id", required=True, help="The organisation the key writes to.")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
+@click.pass_context
+def keys_create(ctx: click.Context, org_id: str, name: str) -> None:
+    """Create an ingest key and print it once."""
+    from llmledger.auth.tokens import create_ingest_key
+
+    ledger = _open(ctx)
+    try:
+        with ledger.engine.begin() as conn:
+            _, secret = create_ingest_key(conn, org_id=org_id, name=name)
+    finally:
+        ledger.close()
+    click.echo(secret)
+
+
+@main.group()
+def rollups() -> None:
+    """Rollups (written with the events; this is the repair path)."""
+
+
+@rollups.command("rebuild")
+@click.option(
+    "--start", default=None, help="First day (YYYY-MM-DD); default: the retention cutoff."
+)
+@click.option("--end", default=None, help="Last day, inclusive (YYYY-MM-DD); default: today.")
+@click.pass_context
+def rollups_rebuild(ctx: click.Context, start: str | None, end: str | None) -> None:
+    """Recompute rollups from raw events and print every difference repaired."""
+    from llmledger.store.engine import begin_immediate
+    from llmledger.store.rebuild import rebuild_rollups
+    from llmledger.store.retention import retention_cutoff_us
+    from llmledger.store.rows import from_us
+
+    settings = _settings(ctx)
+    now_us = time.time_ns() // 1000
+    cutoff = retention_cutoff_us(now_us, settings.retention_days)
+    start_us = _parse_when(start, end=False) or cutoff
+    end_us = _parse_when(end, end=True) or now_us + 1
+    ledger = _open(ctx)
+    try:
+        with ledger.engine.connect() as conn:
+            begin_immediate(conn)
+            with conn.begin():
+                report = rebuild_rollups(conn, start_us=start_us, end_us=end_us, cutoff_us=cutoff)
+    finally:
+        ledger.close()
+    span = f"{from_us(report.start_us):%Y-%m-%d} .. {from_us(report.end_us):%Y-%m-%d} (exclusive)"
+    if report.changed == 0:
+        click.echo(f"rollups agree with raw events for {span}: nothing to repair")
+        return
+    click.echo(f"repaired {report.changed} rollup rows for {span}:")
+    for table, rows in report.differences.items():
+        for row in rows[:50]:
+            click.echo(f"  {table}: {row}")
+        if len(rows) > 50:
+            click.echo(f"  {table}: ... and {len(rows) - 50} more")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.pass_context
+def prune(ctx: click.Context, dry_run: bool) -> None:
+    """Delete raw events older than the retention (rollups and sessions are kept)."""
+    from llmledger.store.retention import prune as do_prune
+
+    settings = _settings(ctx)
+    ledger = _open(ctx)
+    try:
+        n = do_prune(
+            ledger.engine,
+            now_us=time.time_ns() // 1000,
+            retention_days=settings.retention_days,
+            dry_run=dry_run,
+        )
+    finally:
+        ledger.close()
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {n} raw events older than {settings.retention_days} days")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,66 @@
+"""The application factory: everything is built here from ``Settings``, nothing at import time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from llmledger.ledger import Ledger
+from llmledger.server import costs, health, ingest
+from llmledger.settings import Settings
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    ledger: Ledger | None = None,
+    clock: Callable[[], dt.datetime] = _utcnow,
+) -> FastAPI:
+    """Build the app. Pass a ``ledger`` to share one (tests); otherwise the app opens and
+    migrates its own on startup and closes it on shutdown."""
+    settings = settings or (ledger.settings if ledger else Settings())
+    owns_ledger = ledger is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_ledger:
+            app.state.ledger = Ledger.open(settings)
+        try:
+            yield
+        finally:
+            if owns_ledger:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="llmledger",
+        version=version("llmledger"),
+        description="Self-hosted LLM cost monitor: ingest usage events, read exact spend.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    if ledger is not None:
+        app.state.ledger = ledger
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        lines = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path")]
+            lines.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(lines), "errors": lines}, status_code=422)
+
+    app.include_router(health.router)
+    app.include_router(ingest.router)
+    app.include_router(costs.router)
+    return app

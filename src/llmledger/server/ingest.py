@@ -1,0 +1,133 @@
+"""``POST /api/v1/events``: validate, price and write a batch; answer after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from llmledger.events import UsageEvent, parse_events
+from llmledger.server.deps import IngestDep, LedgerDep
+from llmledger.store.writer import WriterOverloaded
+
+router = APIRouter(tags=["ingest"])
+
+
+class Rejection(BaseModel):
+    index: int
+    errors: list[str]
+
+
+class IngestAnswer(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (after gunzip)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise HTTPException(400, f"body is not valid gzip: {exc}") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+    elif encoding != "identity":
+        raise HTTPException(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+    return body
+
+
+def _events_of(body: bytes, max_events: int) -> list[Any]:
+    if not body:
+        raise HTTPException(400, 'empty body: send {"events": [...]}')
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise HTTPException(422, 'body must be a JSON object of the form {"events": [...]}')
+    extra = sorted(set(payload) - {"events"})
+    if extra:
+        raise HTTPException(422, f"unknown field(s) in body: {', '.join(extra)}")
+    events = payload.get("events")
+    if not isinstance(events, list):
+        raise HTTPException(422, '"events" must be an array of event objects')
+    if len(events) > max_events:
+        raise HTTPException(
+            413, f"at most {max_events} events per request; this one has {len(events)}"
+        )
+    return events
+
+
+@router.post(
+    "/api/v1/events",
+    response_model=IngestAnswer,
+    responses={
+        400: {"description": "body is not JSON"},
+        413: {"description": "too many events or too large a body"},
+        422: {"description": "body has the wrong shape"},
+        503: {"description": "the writer is busy; retry"},
+    },
+)
+async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDep) -> IngestAnswer:
+    """Record a batch of usage events. Good events are kept even when others are rejected;
+    re-sending an event with the same ``eventId`` changes nothing (it counts as a duplicate)."""
+    s = ledger.settings
+    body = await read_body(request, s.max_body_bytes)
+    raws = _events_of(body, s.max_batch_events)
+    good, rejected = await run_in_threadpool(parse_events, raws)
+    key_org = principal.org_id if principal.role == "ingest" else None
+    if key_org is not None:
+        good, rejected = _scope_to_org(raws, good, rejected, key_org)
+    try:
+        fut = ledger.writer.submit(good, default_org=key_org)
+    except WriterOverloaded as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
+    result = await asyncio.wrap_future(fut)
+    return IngestAnswer(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        rejected=[Rejection(**r) for r in sorted(rejected, key=lambda r: r["index"])],
+    )
+
+
+def _scope_to_org(
+    raws: list[Any], good: list[UsageEvent], rejected: list[dict[str, Any]], key_org: str
+) -> tuple[list[UsageEvent], list[dict[str, Any]]]:
+    """Reject events that name another organisation than the ingest key's (with their index)."""
+    bad_indexes = {r["index"] for r in rejected}
+    kept: list[UsageEvent] = []
+    it = iter(good)
+    for index in range(len(raws)):
+        if index in bad_indexes:
+            continue
+        e = next(it)
+        if e.org_id is not None and e.org_id != key_org:
+            rejected.append(
+                {
+                    "index": index,
+                    "errors": [f"orgId: this ingest key writes only to organisation {key_org!r}"],
+                }
+            )
+        else:
+            kept.append(e)
+    return kept, rejected

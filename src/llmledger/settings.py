@@ -1,0 +1,92 @@
+"""The one settings object. Every setting has an environment variable, a default and a line of help,
+and is listed in ``docs/settings.md`` (a test checks that)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(base) / "llmledger"
+
+
+class Settings(BaseSettings):
+    """llmledger's configuration, read from ``LLMLEDGER_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="LLMLEDGER_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory for the SQLite database, the secret key and spool files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; default: SQLite file llmledger.db in the data "
+        "directory. PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days raw events are kept; rollups and sessions are kept for ever.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs session cookies; default: generated on first start and kept "
+        "in <data_dir>/secret_key.",
+    )
+    max_batch_events: int = Field(
+        default=10_000, ge=1, description="Most events one ingest request may carry."
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest ingest request body, in bytes."
+    )
+    fallback_input_per_million: Decimal = Field(
+        default=Decimal("10"),
+        description="USD per 1M input tokens for models no catalog knows (seeds the fallback row).",
+    )
+    fallback_output_per_million: Decimal = Field(
+        default=Decimal("30"),
+        description="USD per 1M output tokens for models no catalog knows (seeds the fallback).",
+    )
+    writer_max_batch: int = Field(
+        default=50_000,
+        ge=1,
+        description="Most events the writer commits in one group-commit transaction.",
+    )
+    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'llmledger.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or the one kept in the data directory (made on first use)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / "secret_key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

@@ -1,0 +1,277 @@
+"""Recompute rollups from raw events, report every difference, and repair it.
+
+Normal operation never needs this (rollups are written with the events); it is the repair path
+and the proof that rollups and raw events agree. Windows are whole UTC days and never reach back
+past the retention cutoff, because pruned raw events cannot be recounted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, case, delete, func, select, tuple_
+
+from llmledger.store import tables as t
+from llmledger.store.rows import US_PER_DAY, US_PER_HOUR
+
+_KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
+
+
+@dataclass
+class RebuildReport:
+    start_us: int
+    end_us: int
+    differences: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return sum(len(v) for v in self.differences.values())
+
+
+def _expected(
+    conn: Connection, per_us: int, start_us: int, end_us: int
+) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    e = t.events.c
+    bucket = (e.ts_us // per_us) * (per_us // 1_000_000)
+    fallback = e.cost_source == "fallback"
+    measures = (
+        func.sum(e.requests),
+        func.count(),
+        *(
+            func.sum(e[c])
+            for c in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_tokens",
+                "cache_write_5m_tokens",
+                "cache_write_1h_tokens",
+                "reasoning_tokens",
+                "input_audio_tokens",
+                "output_audio_tokens",
+                "cost_nanos",
+            )
+        ),
+        func.sum(func.coalesce(e.latency_ms, 0)),
+        func.count(e.latency_ms),
+        func.sum(case((fallback, e.requests), else_=0)),
+        func.sum(case((fallback, e.cost_nanos), else_=0)),
+        func.sum(case((e.cost_source == "provider", e.cost_nanos), else_=0)),
+    )
+    dims = (
+        bucket.label("bucket"),
+        e.org_id,
+        e.provider,
+        e.model,
+        func.coalesce(e.agent, "").label("agent"),
+        func.coalesce(e.operation, "").label("operation"),
+        func.coalesce(e.tier, "").label("tier"),
+        e.success,
+    )
+    q = (
+        select(*dims, *measures)
+        .where(e.ts_us >= start_us, e.ts_us < end_us)
+        .group_by(*dims[:1], *(d for d in dims[1:]))
+    )
+    out = {}
+    for row in conn.execute(q):
+        key = (int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
+        out[key] = tuple(int(v) for v in row[8:])
+    return out
+
+
+def _stored(
+    conn: Connection, table: Table, start_s: int, end_s: int
+) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    c = table.c
+    q = select(*(c[k] for k in _KEY), *(c[m] for m in t.ROLLUP_MEASURES)).where(
+        c.bucket >= start_s, c.bucket < end_s
+    )
+    out = {}
+    for row in conn.execute(q):
+        key = (int(row[0]), *row[1:7], bool(row[7]))
+        out[key] = tuple(int(v) for v in row[8:])
+    return out
+
+
+def _diff(expected: dict[Any, Any], stored: dict[Any, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key in sorted(expected.keys() | stored.keys(), key=repr):
+        want = expected.get(key, (0,) * len(t.ROLLUP_MEASURES))
+        have = stored.get(key, (0,) * len(t.ROLLUP_MEASURES))
+        if want != have:
+            delta = {
+                m: w - h for m, w, h in zip(t.ROLLUP_MEASURES, want, have, strict=True) if w != h
+            }
+            rows.append({**dict(zip(_KEY, key, strict=True)), "delta": delta})
+    return rows
+
+
+def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> list[dict[str, Any]]:
+    """Rebuild the sessions (and their agents) that have events in the window and began after
+    the retention cutoff, from all of their raw events."""
+    e = t.events.c
+    touched = (
+        select(e.org_id, e.session_id)
+        .where(e.ts_us >= start_us, e.ts_us < end_us, e.session_id.is_not(None))
+        .distinct()
+    )
+    keys = [tuple(r) for r in conn.execute(touched)]
+    diffs: list[dict[str, Any]] = []
+    for i in range(0, len(keys), 400):
+        chunk = keys[i : i + 400]
+        in_chunk = tuple_(e.org_id, e.session_id).in_(chunk)
+        q = (
+            select(
+                e.org_id,
+                e.session_id,
+                func.min(e.ts_us),
+                func.max(e.ts_us),
+                func.sum(e.requests),
+                func.count(),
+                func.sum(e.input_tokens),
+                func.sum(e.output_tokens),
+                func.sum(e.cost_nanos),
+                func.min(case((func.coalesce(e.user_id, "") == "", None), else_=e.user_id)),
+            )
+            .where(in_chunk)
+            .group_by(e.org_id, e.session_id)
+        )
+        s = t.sessions.c
+        stored = {
+            (r.org_id, r.session_id): r
+            for r in conn.execute(
+                select(t.sessions).where(tuple_(s.org_id, s.session_id).in_(chunk))
+            )
+        }
+        for r in conn.execute(q):
+            if r[2] < cutoff_us:
+                continue
+            want = {
+                "org_id": r[0],
+                "session_id": r[1],
+                "first_us": int(r[2]),
+                "last_us": int(r[3]),
+                "requests": int(r[4]),
+                "events": int(r[5]),
+                "input_tokens": int(r[6]),
+                "output_tokens": int(r[7]),
+                "cost_nanos": int(r[8]),
+                "user_id": r[9] or "",
+            }
+            have = stored.get((r[0], r[1]))
+            fields = (
+                "first_us",
+                "last_us",
+                "requests",
+                "events",
+                "input_tokens",
+                "output_tokens",
+                "cost_nanos",
+            )
+            if have is None or any(getattr(have, f) != want[f] for f in fields):
+                diffs.append(want)
+                conn.execute(delete(t.sessions).where(s.org_id == r[0], s.session_id == r[1]))
+                conn.execute(t.sessions.insert(), [want])
+        a = t.session_agents.c
+        agents_q = (
+            select(
+                e.org_id,
+                e.session_id,
+                func.coalesce(e.agent, "").label("agent"),
+                func.sum(e.requests),
+                func.sum(e.cost_nanos),
+            )
+            .where(in_chunk)
+            .group_by(e.org_id, e.session_id, func.coalesce(e.agent, ""))
+        )
+        want_agents = [
+            {
+                "org_id": r[0],
+                "session_id": r[1],
+                "agent": r[2],
+                "requests": int(r[3]),
+                "cost_nanos": int(r[4]),
+            }
+            for r in conn.execute(agents_q)
+        ]
+        conn.execute(delete(t.session_agents).where(tuple_(a.org_id, a.session_id).in_(chunk)))
+        if want_agents:
+            conn.execute(t.session_agents.insert(), want_agents)
+    return diffs
+
+
+def _user_day(conn: Connection, start_us: int, end_us: int) -> int:
+    e = t.events.c
+    bucket = (e.ts_us // US_PER_DAY) * 86400
+    q = (
+        select(
+            bucket.label("bucket"),
+            e.org_id,
+            e.user_id,
+            func.sum(e.requests),
+            func.count(),
+            func.sum(e.input_tokens),
+            func.sum(e.output_tokens),
+            func.sum(e.cost_nanos),
+        )
+        .where(e.ts_us >= start_us, e.ts_us < end_us, e.user_id.is_not(None), e.user_id != "")
+        .group_by(bucket, e.org_id, e.user_id)
+    )
+    rows = [
+        {
+            "bucket": int(r[0]),
+            "org_id": r[1],
+            "user_id": r[2],
+            "requests": int(r[3]),
+            "events": int(r[4]),
+            "input_tokens": int(r[5]),
+            "output_tokens": int(r[6]),
+            "cost_nanos": int(r[7]),
+        }
+        for r in conn.execute(q)
+    ]
+    u = t.user_day.c
+    conn.execute(
+        delete(t.user_day).where(u.bucket >= start_us // 1_000_000, u.bucket < end_us // 1_000_000)
+    )
+    if rows:
+        conn.execute(t.user_day.insert(), rows)
+    return len(rows)
+
+
+def rebuild_rollups(
+    conn: Connection, *, start_us: int, end_us: int, cutoff_us: int = 0, repair: bool = True
+) -> RebuildReport:
+    """Recompute hour/day rollups, sessions and user-days for whole UTC days in the window."""
+    # ``cutoff_us`` is day-aligned (see ``retention_cutoff_us``)
+    start = max(start_us // US_PER_DAY * US_PER_DAY, cutoff_us)
+    end = -(-end_us // US_PER_DAY) * US_PER_DAY
+    report = RebuildReport(start, max(start, end))
+    if end <= start:
+        return report
+    for name, table, per in (
+        ("rollup_hour", t.rollup_hour, US_PER_HOUR),
+        ("rollup_day", t.rollup_day, US_PER_DAY),
+    ):
+        expected = _expected(conn, per, start, end)
+        stored = _stored(conn, table, start // 1_000_000, end // 1_000_000)
+        diff = _diff(expected, stored)
+        report.differences[name] = diff
+        if diff and repair:
+            c = table.c
+            conn.execute(
+                delete(table).where(
+                    and_(c.bucket >= start // 1_000_000, c.bucket < end // 1_000_000)
+                )
+            )
+            rows = [
+                {**dict(zip(_KEY, k, strict=True)), **dict(zip(t.ROLLUP_MEASURES, v, strict=True))}
+                for k, v in expected.items()
+            ]
+            for i in range(0, len(rows), 5000):
+                conn.execute(table.insert(), rows[i : i + 5000])
+    if repair:
+        report.differences["sessions"] = _sessions(conn, start, end, cutoff_us)
+        _user_day(conn, start, end)
+    return report

@@ -1,0 +1,313 @@
+"""The one writer path for events.
+
+Every way an event enters llmledger (HTTP ingest, the demo, direct-mode SDK, OTLP, importers)
+ends in ``write_batch``: in one transaction it drops events already stored (by ``eventId``),
+prices the rest, inserts them and adds them to every rollup they touch. So rollups always agree
+with raw events, and re-sending is always safe.
+
+``EventWriter`` runs ``write_batch`` on one background thread with group commit: concurrent
+submissions are drained from a queue and committed together, which both keeps SQLite to a single
+writer (no "database is locked") and amortises the commit over many requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from llmledger.events import UsageEvent
+from llmledger.store import tables as t
+from llmledger.store.dialect import upsert_add
+from llmledger.store.engine import begin_immediate
+from llmledger.store.rows import Pricer, RollupDeltas, StoredEvent, event_row, rollup_deltas, to_us
+
+log = logging.getLogger(__name__)
+
+_IN_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    accepted: int
+    duplicates: int
+
+
+class WriterOverloaded(RuntimeError):
+    """The writer's queue is full; the caller should retry later (HTTP 503)."""
+
+
+def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    col = t.events.c.event_id
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i : i + _IN_CHUNK]
+        found.update(conn.execute(select(col).where(col.in_(chunk))).scalars())
+    return found
+
+
+def _ensure_orgs(conn: Connection, org_ids: set[str], now_us: int) -> None:
+    org_ids = {o for o in org_ids if o}
+    if not org_ids:
+        return
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+        t.organizations
+    )
+    conn.execute(
+        ins.on_conflict_do_nothing(index_elements=["org_id"]),
+        [{"org_id": o, "name": o, "created_us": now_us} for o in sorted(org_ids)],
+    )
+
+
+def apply_deltas(conn: Connection, d: RollupDeltas, *, sign: int = 1) -> None:
+    """Add (or with ``sign=-1`` subtract) rollup deltas. Keys are sorted so that concurrent
+    PostgreSQL writers lock rows in the same order and cannot deadlock."""
+    dims = ("bucket", *t.ROLLUP_DIMENSIONS)
+    for table, deltas in ((t.rollup_hour, d.hour), (t.rollup_day, d.day)):
+        rows = [
+            {
+                **dict(zip(dims, k, strict=True)),
+                **dict(zip(t.ROLLUP_MEASURES, (sign * x for x in v), strict=True)),
+            }
+            for k, v in sorted(deltas.items(), key=_sort_key)
+        ]
+        upsert_add(conn, table, rows, key=dims, add=t.ROLLUP_MEASURES)
+    small = ("requests", "events", "input_tokens", "output_tokens", "cost_nanos")
+    upsert_add(
+        conn,
+        t.sessions,
+        [
+            {
+                "org_id": k[0],
+                "session_id": k[1],
+                "user_id": v[0],
+                "first_us": v[1],
+                "last_us": v[2],
+                **dict(zip(small, (sign * x for x in v[3:]), strict=True)),
+            }
+            for k, v in sorted(d.sessions.items())
+        ],
+        key=("org_id", "session_id"),
+        add=small,
+        least=("first_us",),
+        greatest=("last_us",),
+        keep_nonempty=("user_id",),
+    )
+    upsert_add(
+        conn,
+        t.session_agents,
+        [
+            {
+                "org_id": k[0],
+                "session_id": k[1],
+                "agent": k[2],
+                "requests": sign * v[0],
+                "cost_nanos": sign * v[1],
+            }
+            for k, v in sorted(d.session_agents.items())
+        ],
+        key=("org_id", "session_id", "agent"),
+        add=("requests", "cost_nanos"),
+    )
+    upsert_add(
+        conn,
+        t.user_day,
+        [
+            {
+                "bucket": k[0],
+                "org_id": k[1],
+                "user_id": k[2],
+                **dict(zip(small, (sign * x for x in v), strict=True)),
+            }
+            for k, v in sorted(d.user_day.items())
+        ],
+        key=("bucket", "org_id", "user_id"),
+        add=small,
+    )
+
+
+def _sort_key(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
+    return item[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    events: Sequence[UsageEvent]
+    default_org: str | None = None
+
+
+def write_batch(
+    conn: Connection,
+    submissions: Sequence[Submission],
+    *,
+    pricer: Pricer,
+    now_us: int,
+) -> list[WriteResult]:
+    """Write submissions inside the caller's transaction; one ``WriteResult`` per submission."""
+    seen: set[str] = set()
+    wanted: list[str] = []
+    for sub in submissions:
+        for e in sub.events:
+            eid = str(e.event_id)
+            if eid not in seen:
+                seen.add(eid)
+                wanted.append(eid)
+    stored = _existing_ids(conn, wanted) if wanted else set()
+    results: list[WriteResult] = []
+    rows: list[dict[str, Any]] = []
+    orgs: set[str] = set()
+    for sub in submissions:
+        accepted = duplicates = 0
+        for e in sub.events:
+            eid = str(e.event_id)
+            if eid in stored:
+                duplicates += 1
+                continue
+            stored.add(eid)
+            priced = pricer.price(e)
+            org = e.org_id or sub.default_org or ""
+            orgs.add(org)
+            se = StoredEvent(
+                e, to_us(e.timestamp), org, priced.cost_nanos, priced.cost_source, priced.price_id
+            )
+            rows.append(event_row(se, now_us))
+            accepted += 1
+        results.append(WriteResult(accepted, duplicates))
+    if rows:
+        _ensure_orgs(conn, orgs, now_us)
+        conn.execute(t.events.insert(), rows)
+        apply_deltas(conn, rollup_deltas(rows))
+    return results
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class EventWriter:
+    """A single background writer thread with group commit.
+
+    ``submit`` returns a ``Future`` that resolves only after the events are committed, so an
+    acknowledged event is durable. ``write`` is the blocking form.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        pricer: Callable[[], Pricer],
+        *,
+        max_batch: int = 50_000,
+        max_pending: int = 256,
+        clock_us: Callable[[], int] = _now_us,
+    ) -> None:
+        self._engine = engine
+        self._pricer = pricer
+        self._max_batch = max_batch
+        self._clock_us = clock_us
+        self._queue: queue.Queue[tuple[Submission, Future[WriteResult]] | None] = queue.Queue(
+            maxsize=max_pending
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._closed = False
+                self._thread = threading.Thread(
+                    target=self._run, name="llmledger-writer", daemon=True
+                )
+                self._thread.start()
+
+    def close(self, timeout: float | None = 30) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._closed = True
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    # -- submitting ------------------------------------------------------------------------
+    def submit(
+        self, events: Sequence[UsageEvent], *, default_org: str | None = None
+    ) -> Future[WriteResult]:
+        if self._closed:
+            raise RuntimeError("the event writer is closed")
+        self.start()
+        fut: Future[WriteResult] = Future()
+        try:
+            self._queue.put_nowait((Submission(events, default_org), fut))
+        except queue.Full:
+            raise WriterOverloaded("the event writer is busy; retry shortly") from None
+        return fut
+
+    def write(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> WriteResult:
+        """Write now on the calling thread, outside the queue (CLI, demo, direct mode, tests)."""
+        return self._commit([Submission(events, default_org)])[0]
+
+    # -- the writer thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            count = len(item[0].events)
+            while count < self._max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(nxt)
+                count += len(nxt[0].events)
+            self._write_group(group)
+
+    def _write_group(self, group: list[tuple[Submission, Future[WriteResult]]]) -> None:
+        try:
+            results = self._commit([s for s, _ in group])
+        except Exception:
+            if len(group) == 1:
+                log.exception("writing a batch of %d events failed", len(group[0][0].events))
+                group[0][1].set_exception(_fault())
+                return
+            # one bad submission must not fail its neighbours: write them one by one
+            for item in group:
+                self._write_group([item])
+            return
+        for (_, fut), res in zip(group, results, strict=True):
+            fut.set_result(res)
+
+    def _commit(self, subs: list[Submission]) -> list[WriteResult]:
+        for attempt in range(5):
+            try:
+                with self._engine.connect() as conn:
+                    begin_immediate(conn)
+                    with conn.begin():
+                        return write_batch(
+                            conn, subs, pricer=self._pricer(), now_us=self._clock_us()
+                        )
+            except (IntegrityError, OperationalError):
+                # another node committed the same eventId first (PostgreSQL), or a transient
+                # lock/serialisation failure: the retry re-reads what is stored
+                if attempt == 4:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+def _fault() -> Exception:
+    return RuntimeError("the database refused the write; nothing of this batch was stored")
