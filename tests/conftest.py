@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from tests.support.databases import PostgresDatabase, SqliteTemplate, pg_reachable
+from tests.support.live import LiveServer
 
 from llmledger.auth.tokens import create_api_token, create_ingest_key
 from llmledger.ledger import Ledger
@@ -103,3 +104,12 @@ def ingest_key_for(ledger: Ledger):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {secret}"}
 
     return make
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """A real server on 127.0.0.1 over the test's database (SQLite and PostgreSQL)."""
+    server = LiveServer(settings)
+    server.start()
+    yield server
+    server.stop()

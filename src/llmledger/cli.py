@@ -261,5 +261,19 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
     click.echo(f"{verb} {n} raw events older than {settings.retention_days} days")
 
 
+#: command groups that live in their own modules (``llmledger.commands.<name>.group``)
+_GROUPS = ()
+
+
+def _register_groups() -> None:
+    from importlib import import_module
+
+    for name in _GROUPS:
+        module = import_module(f"llmledger.commands.{name}")
+        main.add_command(module.group)
+
+
+_register_groups()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

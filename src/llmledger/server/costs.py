@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from llmledger.analytics.totals import global_totals
 from llmledger.analytics.window import WindowError, parse_window
-from llmledger.server.deps import LedgerDep, ReaderDep
+from llmledger.server.deps import LedgerDep, ReaderDep, scope_org
 
 router = APIRouter(prefix="/api/v1/admin/llm-costs", tags=["analytics"])
 
@@ -34,6 +34,6 @@ def get_global(
         window = parse_window(start_date, end_date, now=now)
     except WindowError as exc:
         raise HTTPException(422, str(exc)) from None
-    org = None if principal.is_admin else principal.org_id
+    org = scope_org(principal)
     with ledger.engine.connect() as conn:
         return global_totals(conn, window=window, now=now, org_id=org)

@@ -64,3 +64,16 @@ def require_reader(principal: PrincipalDep) -> Principal:
 
 IngestDep = Annotated[Principal, Depends(require_ingest)]
 ReaderDep = Annotated[Principal, Depends(require_reader)]
+
+
+def scope_org(principal: Principal, requested: str | None = None) -> str | None:
+    """The organisation a query must be limited to, or ``None`` for all (admins only).
+
+    A scoped caller that asks for another organisation gets 404, exactly as for one that does
+    not exist, so nobody can probe which organisations exist.
+    """
+    if principal.is_admin:
+        return requested
+    if requested is not None and requested != principal.org_id:
+        raise HTTPException(404, "no such organisation")
+    return principal.org_id

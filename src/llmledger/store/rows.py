@@ -56,44 +56,101 @@ class StoredEvent:
     price_id: int | None
 
 
-def event_row(se: StoredEvent, received_us: int) -> dict[str, Any]:
+#: column order of ``event_row`` tuples (the writer inserts them as they are)
+EVENT_COLUMNS = (
+    "event_id",
+    "ts_us",
+    "org_id",
+    "user_id",
+    "agent",
+    "session_id",
+    "agent_session_id",
+    "agent_execution_id",
+    "agent_plan_id",
+    "operation",
+    "tier",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "requests",
+    "latency_ms",
+    "ttft_ms",
+    "success",
+    "error_type",
+    "status_code",
+    "request_id",
+    "stream",
+    "cost_nanos",
+    "cost_source",
+    "price_id",
+    "metadata",
+    "received_us",
+)
+_I = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+TS, ORG, USER, AGENT, SESSION = (
+    _I["ts_us"],
+    _I["org_id"],
+    _I["user_id"],
+    _I["agent"],
+    _I["session_id"],
+)
+OPERATION, TIER, PROVIDER, MODEL = _I["operation"], _I["tier"], _I["provider"], _I["model"]
+INPUT, OUTPUT, REQUESTS, LATENCY = (
+    _I["input_tokens"],
+    _I["output_tokens"],
+    _I["requests"],
+    _I["latency_ms"],
+)
+SUCCESS, COST, SOURCE = _I["success"], _I["cost_nanos"], _I["cost_source"]
+_TOKENS = slice(_I["input_tokens"], _I["output_audio_tokens"] + 1)
+
+
+def event_row(se: StoredEvent, received_us: int, event_id: str | None = None) -> tuple[Any, ...]:
+    """One ``events`` row, in ``EVENT_COLUMNS`` order."""
     e = se.event
-    return {
-        "event_id": str(e.event_id),
-        "ts_us": se.ts_us,
-        "org_id": se.org_id,
-        "user_id": e.user_id,
-        "agent": e.agent,
-        "session_id": e.session_id,
-        "agent_session_id": e.agent_session_id,
-        "agent_execution_id": e.agent_execution_id,
-        "agent_plan_id": e.agent_plan_id,
-        "operation": e.operation,
-        "tier": e.tier,
-        "provider": e.provider,
-        "model": e.model,
-        "input_tokens": e.input_tokens,
-        "output_tokens": e.output_tokens,
-        "cache_read_tokens": e.cache_read_tokens,
-        "cache_write_5m_tokens": e.cache_write_5m_tokens,
-        "cache_write_1h_tokens": e.cache_write_1h_tokens,
-        "reasoning_tokens": e.reasoning_tokens,
-        "input_audio_tokens": e.input_audio_tokens,
-        "output_audio_tokens": e.output_audio_tokens,
-        "requests": e.requests,
-        "latency_ms": e.latency_ms,
-        "ttft_ms": e.time_to_first_token_ms,
-        "success": e.success,
-        "error_type": e.error_type,
-        "status_code": e.status_code,
-        "request_id": e.request_id,
-        "stream": e.stream,
-        "cost_nanos": se.cost_nanos,
-        "cost_source": se.cost_source,
-        "price_id": se.price_id,
-        "metadata": orjson.dumps(e.metadata).decode() if e.metadata is not None else None,
-        "received_us": received_us,
-    }
+    return (
+        event_id or str(e.event_id),
+        se.ts_us,
+        se.org_id,
+        e.user_id,
+        e.agent,
+        e.session_id,
+        e.agent_session_id,
+        e.agent_execution_id,
+        e.agent_plan_id,
+        e.operation,
+        e.tier,
+        e.provider,
+        e.model,
+        e.input_tokens,
+        e.output_tokens,
+        e.cache_read_tokens,
+        e.cache_write_5m_tokens,
+        e.cache_write_1h_tokens,
+        e.reasoning_tokens,
+        e.input_audio_tokens,
+        e.output_audio_tokens,
+        e.requests,
+        e.latency_ms,
+        e.time_to_first_token_ms,
+        e.success,
+        e.error_type,
+        e.status_code,
+        e.request_id,
+        e.stream,
+        se.cost_nanos,
+        se.cost_source,
+        se.price_id,
+        orjson.dumps(e.metadata).decode() if e.metadata is not None else None,
+        received_us,
+    )
 
 
 @dataclass(slots=True)
@@ -107,70 +164,71 @@ class RollupDeltas:
     user_day: dict[tuple[int, str, str], list[int]]
 
 
-def measures(r: dict[str, Any]) -> list[int]:
-    """The rollup measures of one stored event row, in ``ROLLUP_MEASURES`` order."""
-    latency = r["latency_ms"]
-    fallback = r["cost_source"] == "fallback"
+def measures(r: tuple[Any, ...]) -> list[int]:
+    """The rollup measures of one event row, in ``ROLLUP_MEASURES`` order."""
+    latency = r[LATENCY]
+    cost = r[COST]
+    source = r[SOURCE]
+    requests = r[REQUESTS]
     return [
-        r["requests"],
+        requests,
         1,
-        r["input_tokens"],
-        r["output_tokens"],
-        r["cache_read_tokens"],
-        r["cache_write_5m_tokens"],
-        r["cache_write_1h_tokens"],
-        r["reasoning_tokens"],
-        r["input_audio_tokens"],
-        r["output_audio_tokens"],
-        r["cost_nanos"],
+        *r[_TOKENS],
+        cost,
         latency or 0,
         0 if latency is None else 1,
-        r["requests"] if fallback else 0,
-        r["cost_nanos"] if fallback else 0,
-        r["cost_nanos"] if r["cost_source"] == "provider" else 0,
+        requests if source == "fallback" else 0,
+        cost if source == "fallback" else 0,
+        cost if source == "provider" else 0,
     ]
 
 
 def _add(target: dict[Any, list[int]], key: Any, values: list[int]) -> None:
     acc = target.get(key)
     if acc is None:
-        target[key] = list(values)
+        target[key] = values
     else:
         for i, v in enumerate(values):
             acc[i] += v
 
 
-def rollup_deltas(rows: Iterable[dict[str, Any]]) -> RollupDeltas:
-    """Aggregate event rows (as made by ``event_row``) into rollup deltas."""
+def rollup_deltas(rows: Iterable[tuple[Any, ...]], *, sign: int = 1) -> RollupDeltas:
+    """Aggregate event rows (as made by ``event_row``) into rollup deltas; ``sign=-1`` gives
+    the deltas that take those events out again."""
     d = RollupDeltas({}, {}, {}, {}, {})
     for r in rows:
-        ts = r["ts_us"]
+        ts = r[TS]
         dims = (
-            r["org_id"],
-            r["provider"],
-            r["model"],
-            r["agent"] or "",
-            r["operation"] or "",
-            r["tier"] or "",
-            bool(r["success"]),
+            r[ORG],
+            r[PROVIDER],
+            r[MODEL],
+            r[AGENT] or "",
+            r[OPERATION] or "",
+            r[TIER] or "",
+            bool(r[SUCCESS]),
         )
         m = measures(r)
-        _add(d.hour, (hour_bucket(ts), *dims), m)
-        _add(d.day, (day_bucket(ts), *dims), m)
-        small = [r["requests"], 1, r["input_tokens"], r["output_tokens"], r["cost_nanos"]]
-        if r["session_id"]:
-            skey = (r["org_id"], r["session_id"])
+        if sign != 1:
+            m = [sign * v for v in m]
+        _add(d.hour, (ts // US_PER_HOUR * 3600, *dims), m)
+        _add(d.day, (ts // US_PER_DAY * 86400, *dims), list(m))
+        small = [m[0], m[1], m[2], m[3], m[10]]  # requests, events, input, output, cost
+        user = r[USER]
+        if r[SESSION]:
+            skey = (r[ORG], r[SESSION])
             s = d.sessions.get(skey)
             if s is None:
-                d.sessions[skey] = [r["user_id"] or "", ts, ts, *small]
+                d.sessions[skey] = [user or "", ts, ts, *small]
             else:
-                if not s[0] and r["user_id"]:
-                    s[0] = r["user_id"]
-                s[1] = min(s[1], ts)
-                s[2] = max(s[2], ts)
+                if not s[0] and user:
+                    s[0] = user
+                if ts < s[1]:
+                    s[1] = ts
+                if ts > s[2]:
+                    s[2] = ts
                 for i, v in enumerate(small):
                     s[3 + i] += v
-            _add(d.session_agents, (*skey, r["agent"] or ""), [r["requests"], r["cost_nanos"]])
-        if r["user_id"]:
-            _add(d.user_day, (day_bucket(ts), r["org_id"], r["user_id"]), small)
+            _add(d.session_agents, (*skey, r[AGENT] or ""), [m[0], m[10]])
+        if user:
+            _add(d.user_day, (ts // US_PER_DAY * 86400, r[ORG], user), list(small))
     return d

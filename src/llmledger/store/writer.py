@@ -22,14 +22,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from llmledger.events import UsageEvent
 from llmledger.store import tables as t
-from llmledger.store.dialect import upsert_add
+from llmledger.store.dialect import executemany, insert_ignore_sql, upsert_add_sql
 from llmledger.store.engine import begin_immediate
-from llmledger.store.rows import Pricer, RollupDeltas, StoredEvent, event_row, rollup_deltas, to_us
+from llmledger.store.rows import (
+    EVENT_COLUMNS,
+    Pricer,
+    RollupDeltas,
+    StoredEvent,
+    event_row,
+    rollup_deltas,
+    to_us,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,93 +63,67 @@ def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 
 
 def _ensure_orgs(conn: Connection, org_ids: set[str], now_us: int) -> None:
-    org_ids = {o for o in org_ids if o}
-    if not org_ids:
-        return
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-        t.organizations
+    rows = [(o, o, now_us) for o in sorted(org_ids) if o]
+    sql = insert_ignore_sql(
+        conn.dialect.name, "organizations", ("org_id", "name", "created_us"), ("org_id",)
     )
-    conn.execute(
-        ins.on_conflict_do_nothing(index_elements=["org_id"]),
-        [{"org_id": o, "name": o, "created_us": now_us} for o in sorted(org_ids)],
-    )
+    executemany(conn, sql, rows)
 
 
-def apply_deltas(conn: Connection, d: RollupDeltas, *, sign: int = 1) -> None:
-    """Add (or with ``sign=-1`` subtract) rollup deltas. Keys are sorted so that concurrent
+_ROLLUP_KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
+_ROLLUP_COLUMNS = (*_ROLLUP_KEY, *t.ROLLUP_MEASURES)
+_SMALL = ("requests", "events", "input_tokens", "output_tokens", "cost_nanos")
+_SESSION_COLUMNS = ("org_id", "session_id", "user_id", "first_us", "last_us", *_SMALL)
+_AGENT_COLUMNS = ("org_id", "session_id", "agent", "requests", "cost_nanos")
+_USER_DAY_COLUMNS = ("bucket", "org_id", "user_id", *_SMALL)
+
+
+def apply_deltas(conn: Connection, d: RollupDeltas) -> None:
+    """Add rollup deltas (negative ones take events out). Keys are sorted so that concurrent
     PostgreSQL writers lock rows in the same order and cannot deadlock."""
-    dims = ("bucket", *t.ROLLUP_DIMENSIONS)
-    for table, deltas in ((t.rollup_hour, d.hour), (t.rollup_day, d.day)):
-        rows = [
-            {
-                **dict(zip(dims, k, strict=True)),
-                **dict(zip(t.ROLLUP_MEASURES, (sign * x for x in v), strict=True)),
-            }
-            for k, v in sorted(deltas.items(), key=_sort_key)
-        ]
-        upsert_add(conn, table, rows, key=dims, add=t.ROLLUP_MEASURES)
-    small = ("requests", "events", "input_tokens", "output_tokens", "cost_nanos")
-    upsert_add(
-        conn,
-        t.sessions,
-        [
-            {
-                "org_id": k[0],
-                "session_id": k[1],
-                "user_id": v[0],
-                "first_us": v[1],
-                "last_us": v[2],
-                **dict(zip(small, (sign * x for x in v[3:]), strict=True)),
-            }
-            for k, v in sorted(d.sessions.items())
-        ],
-        key=("org_id", "session_id"),
-        add=small,
+    dialect = conn.dialect.name
+    # SQLite has one writer, so lock order does not matter there and sorting is skipped
+    order = _sorted if dialect == "postgresql" else _as_is
+    for name, deltas in (("rollup_hour", d.hour), ("rollup_day", d.day)):
+        sql = upsert_add_sql(dialect, name, _ROLLUP_COLUMNS, _ROLLUP_KEY, t.ROLLUP_MEASURES)
+        executemany(conn, sql, [(*k, *v) for k, v in order(deltas)])
+    sql = upsert_add_sql(
+        dialect,
+        "sessions",
+        _SESSION_COLUMNS,
+        ("org_id", "session_id"),
+        _SMALL,
         least=("first_us",),
         greatest=("last_us",),
         keep_nonempty=("user_id",),
     )
-    upsert_add(
-        conn,
-        t.session_agents,
-        [
-            {
-                "org_id": k[0],
-                "session_id": k[1],
-                "agent": k[2],
-                "requests": sign * v[0],
-                "cost_nanos": sign * v[1],
-            }
-            for k, v in sorted(d.session_agents.items())
-        ],
-        key=("org_id", "session_id", "agent"),
-        add=("requests", "cost_nanos"),
+    executemany(conn, sql, [(*k, *v) for k, v in order(d.sessions)])
+    sql = upsert_add_sql(
+        dialect,
+        "session_agents",
+        _AGENT_COLUMNS,
+        ("org_id", "session_id", "agent"),
+        ("requests", "cost_nanos"),
     )
-    upsert_add(
-        conn,
-        t.user_day,
-        [
-            {
-                "bucket": k[0],
-                "org_id": k[1],
-                "user_id": k[2],
-                **dict(zip(small, (sign * x for x in v), strict=True)),
-            }
-            for k, v in sorted(d.user_day.items())
-        ],
-        key=("bucket", "org_id", "user_id"),
-        add=small,
+    executemany(conn, sql, [(*k, *v) for k, v in order(d.session_agents)])
+    sql = upsert_add_sql(
+        dialect, "user_day", _USER_DAY_COLUMNS, ("bucket", "org_id", "user_id"), _SMALL
     )
-
-
-def _sort_key(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
-    return item[0]
+    executemany(conn, sql, [(*k, *v) for k, v in order(d.user_day)])
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
     events: Sequence[UsageEvent]
     default_org: str | None = None
+
+
+def _sorted(d: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    return sorted(d.items())
+
+
+def _as_is(d: dict[Any, Any]) -> Any:
+    return d.items()
 
 
 def write_batch(
@@ -152,41 +133,62 @@ def write_batch(
     pricer: Pricer,
     now_us: int,
 ) -> list[WriteResult]:
-    """Write submissions inside the caller's transaction; one ``WriteResult`` per submission."""
-    seen: set[str] = set()
-    wanted: list[str] = []
-    for sub in submissions:
-        for e in sub.events:
-            eid = str(e.event_id)
-            if eid not in seen:
-                seen.add(eid)
-                wanted.append(eid)
-    stored = _existing_ids(conn, wanted) if wanted else set()
+    """Write submissions inside the caller's transaction; one ``WriteResult`` per submission.
+
+    Duplicates are rare, so the insert is optimistic: ``ON CONFLICT DO NOTHING`` and a count of
+    what went in. Only when the count falls short (an ``eventId`` was already stored) is the batch
+    rolled back to a savepoint and written again after looking up which ids are stored.
+    """
+    savepoint = conn.begin_nested()
+    results, rows, orgs = _price(submissions, pricer, now_us, stored=set())
+    inserted = _insert_events(conn, rows)
+    if inserted != len(rows):
+        savepoint.rollback()
+        savepoint = conn.begin_nested()
+        stored = _existing_ids(conn, [r[0] for r in rows])
+        results, rows, orgs = _price(submissions, pricer, now_us, stored=stored)
+        inserted = _insert_events(conn, rows)
+        if inserted != len(rows):  # another writer got there between our read and insert
+            raise IntegrityError("concurrent insert of the same eventId", None, Exception())
+    if rows:
+        _ensure_orgs(conn, orgs, now_us)
+        apply_deltas(conn, rollup_deltas(rows))
+    savepoint.commit()
+    return results
+
+
+def _price(
+    submissions: Sequence[Submission], pricer: Pricer, now_us: int, *, stored: set[str]
+) -> tuple[list[WriteResult], list[tuple[Any, ...]], set[str]]:
     results: list[WriteResult] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     orgs: set[str] = set()
+    seen = set(stored)
     for sub in submissions:
         accepted = duplicates = 0
         for e in sub.events:
             eid = str(e.event_id)
-            if eid in stored:
+            if eid in seen:
                 duplicates += 1
                 continue
-            stored.add(eid)
+            seen.add(eid)
             priced = pricer.price(e)
             org = e.org_id or sub.default_org or ""
             orgs.add(org)
             se = StoredEvent(
                 e, to_us(e.timestamp), org, priced.cost_nanos, priced.cost_source, priced.price_id
             )
-            rows.append(event_row(se, now_us))
+            rows.append(event_row(se, now_us, eid))
             accepted += 1
         results.append(WriteResult(accepted, duplicates))
-    if rows:
-        _ensure_orgs(conn, orgs, now_us)
-        conn.execute(t.events.insert(), rows)
-        apply_deltas(conn, rollup_deltas(rows))
-    return results
+    return results, rows, orgs
+
+
+def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    if not rows:
+        return 0
+    sql = insert_ignore_sql(conn.dialect.name, "events", EVENT_COLUMNS, ("event_id",))
+    return int(conn.exec_driver_sql(sql, rows).rowcount)
 
 
 def _now_us() -> int:

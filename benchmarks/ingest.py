@@ -1,0 +1,168 @@
+"""Ingest throughput: HTTP batch ingest end to end (validation, pricing, events + every rollup in
+one transaction, answer after commit) into SQLite and PostgreSQL, next to the ceiling: the same
+rows written with ``sqlite3.executemany`` into a bare table.
+
+The server runs as a real ``llmledger serve`` process (one process, one core's worth of Python);
+this script is the client, posting pre-encoded batches from a few threads.
+
+    .venv/bin/python benchmarks/ingest.py [--events 200000] [--batch 5000] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from llmledger.demo import Demo
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_DEFAULT = "postgresql+psycopg://llmledger:llmledger@127.0.0.1:5432/postgres"
+
+
+def make_events(n: int) -> list[dict]:
+    now = dt.datetime.now(dt.UTC)
+    return [e.to_json_dict() for e in Demo(events=n, days=30, now=now, seed=99)]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    cli = ROOT / ".venv" / "bin" / "llmledger"
+    subprocess.run([str(cli), "db", "upgrade"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port)],
+        env={**env, "LLMLEDGER_LOG_LEVEL": "warning"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def admin_token(env: dict[str, str]) -> str:
+    cli = ROOT / ".venv" / "bin" / "llmledger"
+    out = subprocess.run(
+        [str(cli), "tokens", "create", "--admin"], env=env, check=True, capture_output=True
+    )
+    return out.stdout.decode().strip()
+
+
+def http_ingest(env: dict[str, str], events: list[dict], batch: int, threads: int) -> float:
+    port = free_port()
+    proc = run_server(env, port)
+    try:
+        token = admin_token(env)
+        bodies = [
+            orjson.dumps({"events": events[i : i + batch]}) for i in range(0, len(events), batch)
+        ]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        url = f"http://127.0.0.1:{port}/api/v1/events"
+        with httpx.Client(timeout=120) as warm:  # warm-up: first request loads the price book
+            warm.post(url, content=orjson.dumps({"events": []}), headers=headers)
+
+        def send(body: bytes) -> int:
+            with httpx.Client(timeout=300) as c:
+                r = c.post(url, content=body, headers=headers)
+                r.raise_for_status()
+                return int(r.json()["accepted"])
+
+        started = time.perf_counter()
+        with cf.ThreadPoolExecutor(threads) as pool:
+            accepted = sum(pool.map(send, bodies))
+        elapsed = time.perf_counter() - started
+        assert accepted == len(events), (accepted, len(events))
+        return len(events) / elapsed
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def ceiling(events: list[dict]) -> float:
+    """The same rows, already tuples, into a bare table with ``sqlite3.executemany``."""
+    cols = sorted({k for e in events for k in e if k != "metadata"})
+    rows = [
+        tuple(orjson.dumps(e.get(c)) if isinstance(e.get(c), dict) else e.get(c) for c in cols)
+        for e in events
+    ]
+    with tempfile.TemporaryDirectory() as d:
+        db = sqlite3.connect(os.path.join(d, "bare.db"), isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"CREATE TABLE bare ({', '.join(cols)})")
+        sql = f"INSERT INTO bare VALUES ({', '.join('?' * len(cols))})"
+        started = time.perf_counter()
+        for i in range(0, len(rows), 5000):
+            db.execute("BEGIN")
+            db.executemany(sql, rows[i : i + 5000])
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        db.close()
+    return len(rows) / elapsed
+
+
+def pg_database(url: str) -> str | None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"llmledger_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        eng = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        eng.dispose()
+    except Exception as exc:
+        print(f"PostgreSQL skipped: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return None
+    return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=5_000)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--pg", default=os.environ.get("LLMLEDGER_TEST_PG_URL", PG_DEFAULT))
+    args = ap.parse_args()
+    events = make_events(args.events)
+    print(f"{len(events)} demo events, batches of {args.batch}, {args.threads} client threads")
+    with tempfile.TemporaryDirectory() as d:
+        env = {**os.environ, "LLMLEDGER_DATA_DIR": d}
+        env.pop("LLMLEDGER_DATABASE_URL", None)
+        rate = http_ingest(env, events, args.batch, args.threads)
+        print(f"HTTP ingest -> SQLite      {rate:10,.0f} events/s")
+    url = pg_database(args.pg)
+    if url:
+        with tempfile.TemporaryDirectory() as d:
+            env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_DATABASE_URL": url}
+            rate = http_ingest(env, events, args.batch, args.threads)
+            print(f"HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s")
+    print(f"ceiling: sqlite3.executemany, bare table {ceiling(events):10,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()

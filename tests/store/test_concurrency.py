@@ -1,0 +1,66 @@
+"""Concurrent ingest and reads: group commit keeps every event and SQLite never reports
+"database is locked"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+from sqlalchemy import func, select
+
+from llmledger.events import UsageEvent
+from llmledger.store import tables as t
+
+
+def _events(n: int, org: str) -> list[UsageEvent]:
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    return [
+        UsageEvent(
+            event_id=uuid.uuid4(),
+            timestamp=now,
+            provider="openai",
+            model="gpt-4o-mini",
+            org_id=org,
+            input_tokens=100 + i,
+            output_tokens=10,
+        )
+        for i in range(n)
+    ]
+
+
+def test_concurrent_submitters_and_readers(ledger, client, admin):
+    errors: list[BaseException] = []
+    batches = [_events(200, f"org{i % 3}") for i in range(24)]
+    expected_cost = 0
+
+    def submit(batch: list[UsageEvent]) -> None:
+        try:
+            fut = ledger.writer.submit(batch)
+            res = fut.result(timeout=60)
+            assert res.accepted == len(batch)
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            for _ in range(15):
+                r = client.get("/api/v1/admin/llm-costs/global", headers=admin)
+                assert r.status_code == 200, r.text
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(b,)) for b in batches]
+    threads += [threading.Thread(target=read) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors, errors[0]
+    with ledger.engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
+        raw = conn.execute(select(func.sum(t.events.c.cost_nanos))).scalar_one()
+        rolled = conn.execute(select(func.sum(t.rollup_hour.c.cost_nanos))).scalar_one()
+    expected_cost = raw
+    assert n == 24 * 200
+    assert rolled == expected_cost
