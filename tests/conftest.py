@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.databases import PostgresDatabase, SqliteTemplate, pg_reachable
-from tests.support.live import LiveServer
 
 from llmledger.auth.tokens import create_api_token, create_ingest_key
 from llmledger.ledger import Ledger
 from llmledger.server.app import create_app
 from llmledger.settings import Settings
+from tests.support.databases import PostgresDatabase, SqliteTemplate, pg_reachable
+from tests.support.live import LiveServer
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -45,7 +45,7 @@ def test_every_command_is_in_cli_md():
 
 
 def test_every_route_is_documented():
-    app = create_app(Settings(database_url="sqlite://"))
+    app = create_app(Settings(database_url="sqlite://", secret_key="docs-test"))
     text = _all_docs()
     missing = []
     for route in app.routes:

@@ -12,7 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from llmledger.ledger import Ledger
-from llmledger.server import costs, health, ingest
+from llmledger.server import (
+    analytics_admin,
+    analytics_log,
+    analytics_series,
+    costs,
+    health,
+    ingest,
+)
 from llmledger.settings import Settings
 
 
@@ -48,6 +55,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # made on first start and kept in the data directory (signs session cookies)
+    app.state.secret_key = settings.resolved_secret_key()
     app.state.clock = clock
     if ledger is not None:
         app.state.ledger = ledger
@@ -63,4 +72,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(costs.router)
+    app.include_router(analytics_series.router)
+    app.include_router(analytics_log.router)
+    app.include_router(analytics_admin.router)
     return app

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, func, select, tuple_
+from sqlalchemy import Connection, Table, and_, case, delete, func, literal_column, select, tuple_
 
 from llmledger.store import tables as t
 from llmledger.store.rows import US_PER_DAY, US_PER_HOUR
 
 _KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
+# rendered inline, so the same expression in SELECT and GROUP BY is textually identical
+_EMPTY = literal_column("''")
 
 
 @dataclass
@@ -63,9 +65,9 @@ def _expected(
         e.org_id,
         e.provider,
         e.model,
-        func.coalesce(e.agent, "").label("agent"),
-        func.coalesce(e.operation, "").label("operation"),
-        func.coalesce(e.tier, "").label("tier"),
+        func.coalesce(e.agent, _EMPTY).label("agent"),
+        func.coalesce(e.operation, _EMPTY).label("operation"),
+        func.coalesce(e.tier, _EMPTY).label("tier"),
         e.success,
     )
     q = (
@@ -132,7 +134,7 @@ def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> l
                 func.sum(e.input_tokens),
                 func.sum(e.output_tokens),
                 func.sum(e.cost_nanos),
-                func.min(case((func.coalesce(e.user_id, "") == "", None), else_=e.user_id)),
+                func.min(case((func.coalesce(e.user_id, _EMPTY) == "", None), else_=e.user_id)),
             )
             .where(in_chunk)
             .group_by(e.org_id, e.session_id)
@@ -178,12 +180,12 @@ def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> l
             select(
                 e.org_id,
                 e.session_id,
-                func.coalesce(e.agent, "").label("agent"),
+                func.coalesce(e.agent, _EMPTY).label("agent"),
                 func.sum(e.requests),
                 func.sum(e.cost_nanos),
             )
             .where(in_chunk)
-            .group_by(e.org_id, e.session_id, func.coalesce(e.agent, ""))
+            .group_by(e.org_id, e.session_id, func.coalesce(e.agent, _EMPTY))
         )
         want_agents = [
             {

@@ -1,6 +1,7 @@
 """Every table, registered on one ``MetaData`` (imported by Alembic and the tests)."""
 
-import llmledger.store.tables  # noqa: F401  (registers the store's tables)
+import llmledger.pricing.tables
+import llmledger.store.tables  # noqa: F401  (importing a table module registers its tables)
 from llmledger.store.metadata import metadata
 
 __all__ = ["metadata"]
