@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from llmledger.settings import Settings
+
+if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
+    from llmledger.events import UsageEvent
+    from llmledger.ledger import Ledger
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -16,7 +21,7 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _open(ctx: click.Context, *, upgrade: bool = True):  # type: ignore[no-untyped-def]
+def _open(ctx: click.Context, *, upgrade: bool = True) -> Ledger:
     from llmledger.ledger import Ledger
 
     return Ledger.open(_settings(ctx), upgrade=upgrade)
@@ -81,7 +86,7 @@ def serve(
         ledger.close()
 
 
-def _demo_if_empty(ledger, events: int) -> None:  # type: ignore[no-untyped-def]
+def _demo_if_empty(ledger: Ledger, events: int) -> None:
     from sqlalchemy import func, select
 
     from llmledger.auth.tokens import create_api_token
@@ -96,7 +101,7 @@ def _demo_if_empty(ledger, events: int) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"demo admin token (shown once): {token}")
 
 
-def _write_demo(ledger, *, events: int, days: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+def _write_demo(ledger: Ledger, *, events: int, days: int, seed: int) -> None:
     from tqdm import tqdm
 
     from llmledger.demo import write_demo
@@ -104,7 +109,7 @@ def _write_demo(ledger, *, events: int, days: int, seed: int) -> None:  # type: 
     started = time.perf_counter()
     accepted = 0
 
-    def write(batch):  # type: ignore[no-untyped-def]
+    def write(batch: list[UsageEvent]) -> None:
         nonlocal accepted
         accepted += ledger.write(batch).accepted
 
@@ -262,7 +267,7 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
 
 
 #: command groups that live in their own modules (``llmledger.commands.<name>.group``)
-_GROUPS = ()
+_GROUPS: tuple[str, ...] = ()
 
 
 def _register_groups() -> None:

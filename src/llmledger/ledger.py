@@ -10,11 +10,11 @@ import threading
 import time
 from collections.abc import Sequence
 
-from llmledger.pricing.cost import Pricer
-from llmledger.pricing.seed import load_price_book, seed_bundled_prices
 from sqlalchemy import Engine
 
 from llmledger.events import UsageEvent
+from llmledger.pricing.cost import Pricer
+from llmledger.pricing.seed import load_price_book, seed_bundled_prices
 from llmledger.settings import Settings
 from llmledger.store import migrate
 from llmledger.store.engine import make_engine

@@ -23,8 +23,17 @@ def test_serve_demo_answers_with_demo_totals(tmp_path):
         "LLMLEDGER_LOG_LEVEL": "warning",
     }
     env.pop("LLMLEDGER_DATABASE_URL", None)
-    cmd = [sys.executable, "-m", "llmledger.cli", "serve", "--demo", "--demo-events", "3000",
-           "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llmledger.cli",
+        "serve",
+        "--demo",
+        "--demo-events",
+        "3000",
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         output = b""

@@ -103,14 +103,14 @@ def resolve_bearer(conn: Connection, secret: str) -> Principal | None:
             return None
         return Principal("ingest_key", "ingest", row.org_id, row.id)
     a = t.api_tokens
-    row = conn.execute(
+    token = conn.execute(
         select(a.c.id, a.c.token_hash, a.c.role, a.c.org_id, a.c.user_id).where(
             a.c.token_hash == digest, a.c.revoked_us.is_(None)
         )
     ).first()
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
-    return Principal("token", row.role, row.org_id, row.id, row.user_id)
+    return Principal("token", token.role, token.org_id, token.id, token.user_id)
 
 
 def revoke_api_token(conn: Connection, token_id: int) -> bool:

@@ -40,14 +40,14 @@ def compile_match(rule: Any) -> Matcher:
     if not isinstance(rule, dict) or len(rule) != 1:
         raise ValueError(f"not a match rule: {rule!r}")
     ((kind, arg),) = rule.items()
-    if kind == "equals":
-        return lambda m, a=arg.lower(): m == a
-    if kind == "starts_with":
-        return lambda m, a=arg.lower(): m.startswith(a)
-    if kind == "ends_with":
-        return lambda m, a=arg.lower(): m.endswith(a)
-    if kind == "contains":
-        return lambda m, a=arg.lower(): a in m
+    if kind in ("equals", "starts_with", "ends_with", "contains"):
+        text = str(arg).lower()
+        if kind == "equals":
+            return text.__eq__
+        if kind == "contains":
+            return lambda m: text in m
+        method = str.startswith if kind == "starts_with" else str.endswith
+        return lambda m: method(m, text)
     if kind == "regex":
         rx = re.compile(arg, re.IGNORECASE)
         return lambda m: rx.search(m) is not None

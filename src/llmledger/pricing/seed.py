@@ -74,7 +74,7 @@ def seed_bundled_prices(
     fallback_output: Decimal = Decimal("30"),
 ) -> int:
     """Insert the bundled catalog and the fallback row once; returns rows inserted."""
-    have = dict(
+    have: dict[str, int] = dict(
         conn.execute(select(price_rows.c.source, func.count()).group_by(price_rows.c.source)).all()
     )
     rows: list[PriceRow] = []

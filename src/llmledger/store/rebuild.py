@@ -10,14 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, func, literal_column, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 
 from llmledger.store import tables as t
 from llmledger.store.rows import US_PER_DAY, US_PER_HOUR
 
 _KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
 # rendered inline, so the same expression in SELECT and GROUP BY is textually identical
-_EMPTY = literal_column("''")
+_EMPTY: ColumnElement[str] = literal_column("''")
 
 
 @dataclass

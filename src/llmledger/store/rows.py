@@ -18,9 +18,12 @@ _ONE_US = dt.timedelta(microseconds=1)
 
 
 class PricedCost(Protocol):
-    cost_nanos: int
-    cost_source: str
-    price_id: int | None
+    @property
+    def cost_nanos(self) -> int: ...
+    @property
+    def cost_source(self) -> str: ...
+    @property
+    def price_id(self) -> int | None: ...
 
 
 class Pricer(Protocol):
