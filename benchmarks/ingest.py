@@ -25,14 +25,25 @@ import httpx
 import orjson
 
 from llmledger.demo import Demo
+from llmledger.ids import uuid7
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_DEFAULT = "postgresql+psycopg://llmledger:llmledger@127.0.0.1:5432/postgres"
 
 
-def make_events(n: int) -> list[dict]:
+def make_events(n: int, mode: str) -> list[dict]:
+    """``backfill``: demo traffic spread over 30 days (every event its own rollup row, the worst
+    case). ``live``: the same calls arriving as a collector sees them, in time order over the
+    last five minutes."""
     now = dt.datetime.now(dt.UTC)
-    return [e.to_json_dict() for e in Demo(events=n, days=30, now=now, seed=99)]
+    events = [e.to_json_dict() for e in Demo(events=n, days=30, now=now, seed=99)]
+    if mode == "live":
+        start_ms = int(now.timestamp() * 1000) - 300_000
+        for i, e in enumerate(events):
+            ms = start_ms + i * 300_000 // n
+            e["timestamp"] = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()
+            e["eventId"] = str(uuid7(ms))
+    return events
 
 
 def free_port() -> int:
@@ -141,26 +152,41 @@ def pg_database(url: str) -> str | None:
     return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_pg_database(admin_url: str, url: str) -> None:
+    import sqlalchemy as sa
+
+    name = sa.make_url(url).database
+    eng = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=5_000)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--pg", default=os.environ.get("LLMLEDGER_TEST_PG_URL", PG_DEFAULT))
+    ap.add_argument("--modes", default="live,backfill", help="live, backfill or both")
     args = ap.parse_args()
-    events = make_events(args.events)
-    print(f"{len(events)} demo events, batches of {args.batch}, {args.threads} client threads")
-    with tempfile.TemporaryDirectory() as d:
-        env = {**os.environ, "LLMLEDGER_DATA_DIR": d}
-        env.pop("LLMLEDGER_DATABASE_URL", None)
-        rate = http_ingest(env, events, args.batch, args.threads)
-        print(f"HTTP ingest -> SQLite      {rate:10,.0f} events/s")
-    url = pg_database(args.pg)
-    if url:
+    print(f"{args.events} demo events, batches of {args.batch}, {args.threads} client threads")
+    for mode in args.modes.split(","):
+        events = make_events(args.events, mode)
         with tempfile.TemporaryDirectory() as d:
-            env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_DATABASE_URL": url}
+            env = {**os.environ, "LLMLEDGER_DATA_DIR": d}
+            env.pop("LLMLEDGER_DATABASE_URL", None)
             rate = http_ingest(env, events, args.batch, args.threads)
-            print(f"HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s")
+            print(f"{mode:8} HTTP ingest -> SQLite      {rate:10,.0f} events/s")
+        url = pg_database(args.pg)
+        if url:
+            try:
+                with tempfile.TemporaryDirectory() as d:
+                    env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_DATABASE_URL": url}
+                    rate = http_ingest(env, events, args.batch, args.threads)
+                    print(f"{mode:8} HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s")
+            finally:
+                drop_pg_database(args.pg, url)
     print(f"ceiling: sqlite3.executemany, bare table {ceiling(events):10,.0f} rows/s")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from llmledger.events import UsageEvent
+from llmledger.ids import uuid7
 
 AGENTS = ("IRIS", "CIA", "JAA", "CDA", "EAA", "WFA", "COIA")
 OPERATIONS = ("summarize", "classify", "extract", "chat", "plan", "draft-email", "embed", "review")
@@ -120,8 +121,8 @@ class Demo:
             orgs.append((name, size, users, agents))
         return orgs
 
-    def _uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+    def _uuid(self, moment: dt.datetime) -> uuid.UUID:
+        return uuid7(int(moment.timestamp() * 1000), self.rng.getrandbits(74))
 
     def _moment(self) -> dt.datetime:
         rng = self.rng
@@ -205,7 +206,7 @@ class Demo:
             out = reasoning = 0
             cost = Decimal(0) if cost is not None else None
         return UsageEvent(
-            event_id=self._uuid(),
+            event_id=self._uuid(moment),
             timestamp=moment,
             provider=p.provider,
             model=p.model,
