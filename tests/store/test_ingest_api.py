@@ -210,3 +210,19 @@ def test_health(client):
     r = client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
+
+
+def test_a_database_failure_is_503_and_stores_nothing(client, admin, ledger):
+    from sqlalchemy import text
+
+    with ledger.engine.begin() as conn:  # hide a rollup table the write must touch
+        conn.execute(text("ALTER TABLE user_day RENAME TO user_day_hidden"))
+    try:
+        r = post(client, admin, [ev(userId="u1")])
+    finally:
+        with ledger.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE user_day_hidden RENAME TO user_day"))
+    assert r.status_code == 503
+    assert "nothing" in r.json()["detail"]
+    assert r.headers["Retry-After"]
+    assert stored_count(ledger) == 0

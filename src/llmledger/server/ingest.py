@@ -102,7 +102,15 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
         fut = ledger.writer.submit(good, default_org=key_org)
     except WriterOverloaded as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
-    result = await asyncio.wrap_future(fut)
+    try:
+        result = await asyncio.wrap_future(fut)
+    except Exception:
+        # the writer logged the cause; the transaction rolled back, so nothing was stored
+        raise HTTPException(
+            503,
+            "the database refused the write; nothing of this batch was stored; retry",
+            headers={"Retry-After": "5"},
+        ) from None
     return IngestAnswer(
         accepted=result.accepted,
         duplicates=result.duplicates,
