@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from llmledger.events import UsageEvent, parse_events
 from llmledger.server.deps import IngestDep, LedgerDep
-from llmledger.store.writer import WriterOverloaded
+from llmledger.store.writer import WriterClosed, WriterOverloaded
 
 router = APIRouter(tags=["ingest"])
 
@@ -102,6 +102,8 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
         fut = ledger.writer.submit(good, default_org=key_org)
     except WriterOverloaded as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
+    except WriterClosed as exc:  # the server is shutting down
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
     try:
         result = await asyncio.wrap_future(fut)
     except Exception:

@@ -53,6 +53,10 @@ class WriterOverloaded(RuntimeError):
     """The writer's queue is full; the caller should retry later (HTTP 503)."""
 
 
+class WriterClosed(RuntimeError):
+    """The writer has been closed (the process is shutting down)."""
+
+
 def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     col = t.events.c.event_id
@@ -245,7 +249,7 @@ class EventWriter:
         self, events: Sequence[UsageEvent], *, default_org: str | None = None
     ) -> Future[WriteResult]:
         if self._closed:
-            raise RuntimeError("the event writer is closed")
+            raise WriterClosed("the event writer is closed; the server is shutting down")
         self.start()
         fut: Future[WriteResult] = Future()
         try:
