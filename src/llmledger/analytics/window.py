@@ -10,13 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from llmledger.store.rows import US_PER_HOUR, to_us
+from llmledger.analytics.errors import ParamError
+from llmledger.store.rows import US_PER_HOUR, from_us, to_us
+
+HOUR_S = 3600
+DAY_S = 86400
+_MIN_YEAR, _MAX_YEAR = 1970, 2999  # the previous range of any window stays after year 1
 
 
-class WindowError(ValueError):
-    def __init__(self, param: str, message: str):
-        super().__init__(f"{param}: {message}")
-        self.param = param
+class WindowError(ParamError):
+    """``startDate``, ``endDate`` or a range-sized parameter cannot be answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +37,46 @@ class Window:
         """First hour bucket (seconds) after the window (rounded up to a whole hour)."""
         return -(-self.end_us // US_PER_HOUR) * 3600
 
+    @property
+    def hours(self) -> tuple[int, int]:
+        """The window widened to whole hours, as ``(start, end)`` seconds."""
+        return self.start_hour, self.end_hour
+
     def previous(self) -> Window:
         """The equal-length window just before this one."""
         length = self.end_us - self.start_us
         return Window(self.start_us - length, self.start_us)
+
+    def as_json(self) -> dict[str, str]:
+        return {"startDate": iso(self.start_us), "endDate": iso(self.end_us)}
+
+
+def iso(us: int) -> str:
+    """An instant as RFC 3339 UTC text, e.g. ``2026-11-01T00:00:00Z``."""
+    moment = from_us(us)
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def iso_s(seconds: int) -> str:
+    return iso(seconds * 1_000_000)
+
+
+def floor_day(seconds: int) -> int:
+    return seconds - seconds % DAY_S
+
+
+def ceil_hour_us(us: int) -> int:
+    """``us`` rounded up to a whole hour, in seconds."""
+    return -(-us // US_PER_HOUR) * HOUR_S
+
+
+def month_start(moment: dt.datetime) -> dt.datetime:
+    return day_start(moment).replace(day=1)
+
+
+def day_start(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _parse(param: str, value: str, *, end: bool) -> dt.datetime:
@@ -48,25 +87,37 @@ def _parse(param: str, value: str, *, end: bool) -> dt.datetime:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            return moment + dt.timedelta(days=1) if end else moment
-        # an unescaped "+01:00" in a query string arrives as " 01:00"
-        moment = dt.datetime.fromisoformat(text[:11] + text[11:].replace(" ", "+"))
+        else:
+            # an unescaped "+01:00" in a query string arrives as " 01:00"
+            moment = dt.datetime.fromisoformat(text[:11] + text[11:].replace(" ", "+"))
     except ValueError:
         raise WindowError(param, f"{value!r} is not an ISO date (YYYY-MM-DD) or datetime") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    if not _MIN_YEAR <= moment.year <= _MAX_YEAR:
+        raise WindowError(param, f"must be between {_MIN_YEAR} and {_MAX_YEAR}")
+    if len(text) == 10 and end:
+        moment += dt.timedelta(days=1)
     return moment
 
 
-def parse_window(start: str | None, end: str | None, *, now: dt.datetime) -> Window:
-    """The window for ``startDate``/``endDate``; default: the current UTC month up to now."""
-    month_start = now.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    start_at = _parse("startDate", start, end=False) if start else month_start
+def parse_window(
+    start: str | None,
+    end: str | None,
+    *,
+    now: dt.datetime,
+    default_start: dt.datetime | None = None,
+) -> Window:
+    """The window for ``startDate``/``endDate``; default: the current UTC month up to now
+    (or ``default_start`` up to now)."""
+    start_at = _parse("startDate", start, end=False) if start else default_start or month_start(now)
     end_at = _parse("endDate", end, end=True) if end else now
-    try:
-        window = Window(to_us(start_at), to_us(end_at))
-    except OverflowError:
-        raise WindowError("startDate", "is out of range") from None
+    window = Window(to_us(start_at), to_us(end_at))
     if window.end_us <= window.start_us:
-        raise WindowError("endDate", "must be after startDate")
+        if end:
+            raise WindowError("endDate", "must be after startDate")
+        if start:
+            raise WindowError("startDate", "must be before now (or give endDate)")
+        # the first instant of a month: the default window is that instant
+        window = Window(window.start_us, window.start_us + 1)
     return window

@@ -15,6 +15,7 @@ from llmledger.ledger import Ledger
 from llmledger.server import (
     analytics_admin,
     analytics_log,
+    analytics_reference,
     analytics_series,
     costs,
     health,
@@ -75,4 +76,5 @@ def create_app(
     app.include_router(analytics_series.router)
     app.include_router(analytics_log.router)
     app.include_router(analytics_admin.router)
+    app.include_router(analytics_reference.router)
     return app

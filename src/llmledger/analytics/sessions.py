@@ -1,0 +1,147 @@
+"""Sessions (``/sessions``) and one session's requests in order (``/sessions/{sessionId}``).
+
+A session is listed when it was active in the range and matches the filters; its figures are
+always the whole session's (from ``sessions``, kept for ever). Organisation, user (the
+session's user) and agent (one the session used) are answered from ``sessions`` and
+``session_agents``; any other filter needs the raw events of the range (a session matches when
+one of its events in the range does).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Select, exists, select, tuple_
+
+from llmledger.analytics.errors import ParamError
+from llmledger.analytics.filters import Filters
+from llmledger.analytics.requests import COLUMNS, event_json
+from llmledger.analytics.source import raw_where
+from llmledger.analytics.window import Window, iso
+from llmledger.money import nanos_to_float
+from llmledger.store import tables as t
+
+SessionSort = Literal["cost", "requests", "duration"]
+
+#: most requests one session's detail lists (a runaway loop can make tens of thousands)
+MAX_SESSION_REQUESTS = 5000
+
+
+def _listed(window: Window, filters: Filters) -> tuple[Select, str]:
+    s = t.sessions.c
+    q = select(t.sessions)
+    if filters.org_id is not None:
+        q = q.where(s.org_id == filters.org_id)
+    raw_only = ("provider", "model", "operation", "tier", "success")
+    if all(getattr(filters, name) is None for name in raw_only):
+        q = q.where(s.last_us >= window.start_us, s.first_us < window.end_us)
+        if filters.user_id is not None:
+            q = q.where(s.user_id == filters.user_id)
+        if filters.agent is not None:
+            a = t.session_agents.c
+            q = q.where(
+                exists().where(
+                    a.org_id == s.org_id, a.session_id == s.session_id, a.agent == filters.agent
+                )
+            )
+        return q, "sessions"
+    e = t.events.c
+    matching = raw_where(
+        select(e.org_id, e.session_id).where(
+            e.ts_us >= window.start_us, e.ts_us < window.end_us, e.session_id.is_not(None)
+        ),
+        filters,
+    ).distinct()
+    return q.where(tuple_(s.org_id, s.session_id).in_(matching)), "events"
+
+
+def _agents(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
+    a = t.session_agents.c
+    out: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for i in range(0, len(keys), 400):
+        q = (
+            select(a.org_id, a.session_id, a.agent, a.requests, a.cost_nanos)
+            .where(tuple_(a.org_id, a.session_id).in_(keys[i : i + 400]))
+            .order_by(a.cost_nanos.desc(), a.agent)
+        )
+        for r in conn.execute(q):
+            out[(r.org_id, r.session_id)].append(
+                {
+                    "agent": r.agent or None,
+                    "requests": int(r.requests),
+                    "costUsd": nanos_to_float(int(r.cost_nanos)),
+                }
+            )
+    return out
+
+
+def _session_json(r: Any, agents: list[Any]) -> dict[str, Any]:
+    return {
+        "sessionId": r.session_id,
+        "orgId": r.org_id or None,
+        "userId": r.user_id or None,
+        "agents": agents,
+        "costUsd": nanos_to_float(int(r.cost_nanos)),
+        "costNanos": int(r.cost_nanos),
+        "requests": int(r.requests),
+        "inputTokens": int(r.input_tokens),
+        "outputTokens": int(r.output_tokens),
+        "firstSeen": iso(r.first_us),
+        "lastSeen": iso(r.last_us),
+        "durationMinutes": round((r.last_us - r.first_us) / 60_000_000, 2),
+    }
+
+
+def session_list(
+    conn: Connection,
+    *,
+    window: Window,
+    filters: Filters,
+    sort_by: SessionSort = "cost",
+    min_cost_nanos: int = 0,
+    limit: int = 50,
+) -> dict[str, Any]:
+    s = t.sessions.c
+    q, kind = _listed(window, filters)
+    if min_cost_nanos:
+        q = q.where(s.cost_nanos >= min_cost_nanos)
+    key = {"cost": s.cost_nanos, "requests": s.requests, "duration": s.last_us - s.first_us}
+    q = q.order_by(key[sort_by].desc(), s.org_id, s.session_id).limit(limit)
+    rows = conn.execute(q).all()
+    agents = _agents(conn, [(r.org_id, r.session_id) for r in rows])
+    return {
+        **window.as_json(),
+        "sortBy": sort_by,
+        "sessions": [_session_json(r, agents[(r.org_id, r.session_id)]) for r in rows],
+        "answeredFrom": kind,
+    }
+
+
+def session_detail(
+    conn: Connection, *, session_id: str, org_id: str | None
+) -> dict[str, Any] | None:
+    """The session's summary and its requests in time order; ``None`` when there is none."""
+    s = t.sessions.c
+    q = select(t.sessions).where(s.session_id == session_id)
+    if org_id is not None:
+        q = q.where(s.org_id == org_id)
+    found = conn.execute(q.limit(2)).all()
+    if not found:
+        return None
+    if len(found) > 1:
+        raise ParamError("orgId", "this session id exists in several organisations; give orgId")
+    row = found[0]
+    e = t.events.c
+    events = conn.execute(
+        select(*(e[c] for c in COLUMNS))
+        .where(e.org_id == row.org_id, e.session_id == session_id)
+        .order_by(e.ts_us, e.id)
+        .limit(MAX_SESSION_REQUESTS + 1)
+    ).all()
+    agents = _agents(conn, [(row.org_id, row.session_id)])
+    return {
+        "session": _session_json(row, agents[(row.org_id, row.session_id)]),
+        "requestsTruncated": len(events) > MAX_SESSION_REQUESTS,
+        "requests": [event_json(ev) for ev in events[:MAX_SESSION_REQUESTS]],
+    }

@@ -1,0 +1,141 @@
+"""Response models of the time-series, session, request-log and maintenance endpoints."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from llmledger.server.analytics_schemas import Out, RequestRow, Source, TrendPoint
+
+
+class Series(Out):
+    key: str | None
+    provider: str | None = None
+    model: str | None = None
+    orgId: str | None = None
+    agent: str | None = None
+    costUsd: float
+    points: list[TrendPoint]
+
+
+class TrendsOut(Out):
+    startDate: str
+    endDate: str
+    groupBy: Literal["hour", "day", "week", "month"]
+    splitBy: Literal["provider", "model", "org", "agent"] | None
+    buckets: list[str]
+    totals: list[TrendPoint]
+    series: list[Series]
+    answeredFrom: Source
+
+
+class PatternCell(Out):
+    weekday: int
+    hour: int
+    costUsd: float
+    costNanos: int
+    requests: int
+
+
+class UsagePatternOut(Out):
+    startDate: str
+    endDate: str
+    cells: list[PatternCell]
+    answeredFrom: Source
+
+
+class DailyCost(Out):
+    date: str
+    costUsd: float
+
+
+class ForecastDay(DailyCost):
+    lowUsd: float
+    highUsd: float
+
+
+class ForecastOut(Out):
+    historyStartDate: str
+    historyEndDate: str
+    history: list[DailyCost]
+    days: list[ForecastDay]
+    weekdayFactors: list[float]
+    trendUsdPerDay: float
+    monthToDateCostUsd: float
+    todayCostUsd: float
+    projectedMonthEndUsd: float
+    projectedMonthEndLowUsd: float
+    projectedMonthEndHighUsd: float
+    budget: None
+    answeredFrom: Source
+
+
+class WhatIfDay(Out):
+    date: str
+    actualCostUsd: float
+    asModelCostUsd: float
+
+
+class WhatIfOut(Out):
+    startDate: str
+    endDate: str
+    model: str | None
+    asProvider: str
+    asModel: str
+    actualCostUsd: float
+    asModelCostUsd: float
+    differenceUsd: float
+    differencePercent: float | None
+    unpricedModels: list[str]
+    days: list[WhatIfDay]
+    answeredFrom: Source
+
+
+class SessionAgent(Out):
+    agent: str | None
+    requests: int
+    costUsd: float
+
+
+class SessionRow(Out):
+    sessionId: str
+    orgId: str | None
+    userId: str | None
+    agents: list[SessionAgent]
+    costUsd: float
+    costNanos: int
+    requests: int
+    inputTokens: int
+    outputTokens: int
+    firstSeen: str
+    lastSeen: str
+    durationMinutes: float
+
+
+class SessionsOut(Out):
+    startDate: str
+    endDate: str
+    sortBy: Literal["cost", "requests", "duration"]
+    sessions: list[SessionRow]
+    answeredFrom: Source
+
+
+class SessionDetailOut(Out):
+    session: SessionRow
+    requestsTruncated: bool
+    requests: list[RequestRow]
+
+
+class RequestsOut(Out):
+    startDate: str
+    endDate: str
+    requests: list[RequestRow]
+    nextCursor: str | None
+
+
+class AggregateOut(Out):
+    periodType: Literal["hourly", "daily"]
+    startDate: str
+    endDate: str
+    retentionCutoff: str
+    changed: int
+    differences: dict[str, int]
