@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from llmledger.money import picos_to_nanos
 from tests.analytics.conftest import NOW, DataSet
 from tests.analytics.recount import DAY, group, hours, label, pick, s, sums, usd
 
@@ -215,3 +216,36 @@ def test_by_user_from_user_day_or_raw_events(data: DataSet, params: dict, source
         (*k, v["cost"]) for k, v in top
     ]
     assert out["totalCostUsd"] == usd(sums(pick(data.rows, NOV_RANGE, **params))["cost"])
+
+
+def test_cache_savings_priced_from_the_price_book(data: DataSet) -> None:
+    out = data.get("/global", **NOV)
+    book = data.ledger.pricer().book
+    picos = 0
+    for r in pick(data.rows, NOV_RANGE):
+        at = dt.datetime.fromtimestamp(r["ts_us"] // 10**6, dt.UTC)
+        row = book.price_in_force(r["provider"], r["model"], at)
+        if r["cache_read_tokens"] and row is not None:
+            base = row.compiled.base
+            picos += r["cache_read_tokens"] * (base[0] - base[2])
+    assert picos > 0
+    assert out["cacheSavingsUsd"] == usd(picos_to_nanos(picos))
+
+
+def test_what_if_at_its_own_price_is_what_it_cost(data: DataSet) -> None:
+    out = data.get("/what-if", model="gpt-4o", asModel="gpt-4o", **NOV)
+    rows = pick(data.rows, NOV_RANGE, model="gpt-4o")
+    assert out["asProvider"] == "openai"
+    assert abs(out["asModelCostUsd"] - usd(sums(rows)["cost"])) <= len(rows) * 1e-9
+    cheaper = data.get("/what-if", model="gpt-4o", asModel="gpt-4o-mini", **NOV)
+    assert cheaper["actualCostUsd"] == usd(sums(rows)["cost"])
+    assert cheaper["asModelCostUsd"] < cheaper["actualCostUsd"]
+    assert cheaper["differencePercent"] < 0
+    days = group(rows, lambda r: r["ts_us"] // 10**6 // DAY * DAY)
+    assert [d["actualCostUsd"] for d in cheaper["days"]] == [
+        usd(days[k]["cost"]) for k in sorted(days)
+    ]
+    r = data.client.get(
+        "/api/v1/admin/llm-costs/what-if", params={"asModel": "no-such-model"}, headers=data.admin
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("asModel")

@@ -85,7 +85,6 @@ class WhatIfOut(Out):
     asModelCostUsd: float
     differenceUsd: float
     differencePercent: float | None
-    unpricedModels: list[str]
     days: list[WhatIfDay]
     answeredFrom: Source
 
