@@ -84,6 +84,8 @@ MODELS = (
     ModelProfile("selfhosted", "acme-internal-llm-v2", 0.6, 1500, 300, tier="cheap"),
 )
 
+_ID_EPOCH_MS = 1_704_067_200_000  # 2024-01-01: demo ids are deterministic, not timestamps
+
 _HOUR_WEIGHTS = tuple(
     0.15
     if h < 6
@@ -108,6 +110,8 @@ class Demo:
         self.days = days
         self.now = now.astimezone(dt.UTC)
         self.rng = random.Random(seed)
+        self._ids = random.Random(seed * 7919 + 1)
+        self._made = 0
         self.orgs = self._orgs()
         self.spike_day = max(1, min(days - 1, 12))  # a day roughly two weeks back
 
@@ -121,8 +125,11 @@ class Demo:
             orgs.append((name, size, users, agents))
         return orgs
 
-    def _uuid(self, moment: dt.datetime) -> uuid.UUID:
-        return uuid7(int(moment.timestamp() * 1000), self.rng.getrandbits(74))
+    def _uuid(self) -> uuid.UUID:
+        # The n-th event of a seed always gets the same id, whatever day the demo runs on, so a
+        # second run is all duplicates. Ids ascend, as a live client's UUIDv7 ids do.
+        self._made += 1
+        return uuid7(_ID_EPOCH_MS + self._made, self._ids.getrandbits(74))
 
     def _moment(self) -> dt.datetime:
         rng = self.rng
@@ -206,7 +213,7 @@ class Demo:
             out = reasoning = 0
             cost = Decimal(0) if cost is not None else None
         return UsageEvent(
-            event_id=self._uuid(moment),
+            event_id=self._uuid(),
             timestamp=moment,
             provider=p.provider,
             model=p.model,
