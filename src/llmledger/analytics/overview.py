@@ -1,7 +1,9 @@
 """``/global``: the headline figures of a range, compared with the range before it.
 
-One aggregate by (bucket, provider, model, success) over this range, the previous one, month to
-date and today answers everything; each bucket's rows are given to every range containing it.
+Two aggregates answer everything: the range by (bucket, provider, model, success) with every
+measure, and cost by bucket over the previous range, month to date and today (each bucket's cost
+is given to every range that contains it). Keeping the second one to a single narrow measure
+grouped by the rollup key's first column lets the database stream it without sorting.
 """
 
 from __future__ import annotations
@@ -36,16 +38,19 @@ def overview(
     before = periods.previous(current)
     mtd = periods.month_to_date(now)
     today = periods.today(now)
-    rows, kind = aggregate(
-        conn,
-        [current, before, mtd, today],
-        filters,
-        dims=("bucket", "provider", "model", "success"),
-        measures=FULL,
+    cur, kind = aggregate(
+        conn, [current], filters, dims=("bucket", "provider", "model", "success"), measures=FULL
     )
-    cur = [r for r in rows if contains(current, r["bucket"])]
+    # month to date and today usually lie inside the range: then its rows already hold them
+    outside = [r for r in (before, mtd, today) if not (current[0] <= r[0] and r[1] <= current[1])]
+    rows, _ = aggregate(conn, outside, filters, dims=("bucket",), measures=("cost_nanos",))
+
+    def cost_of(range_: tuple[int, int]) -> int:
+        source = rows if range_ in outside else cur
+        return sum(r["cost_nanos"] for r in source if contains(range_, r["bucket"]))
+
     sums = Sums.of(cur)
-    previous_cost = sum(r["cost_nanos"] for r in rows if contains(before, r["bucket"]))
+    previous_cost = cost_of(before)
     by_provider: dict[str, Sums] = defaultdict(Sums)
     for r in cur:
         by_provider[r["provider"]].add(r)
@@ -53,8 +58,8 @@ def overview(
     return {
         **periods.range_json(current),
         **sums.core_json(),
-        "monthToDateCostUsd": usd(sum(r["cost_nanos"] for r in rows if contains(mtd, r["bucket"]))),
-        "todayCostUsd": usd(sum(r["cost_nanos"] for r in rows if contains(today, r["bucket"]))),
+        "monthToDateCostUsd": usd(cost_of(mtd)),
+        "todayCostUsd": usd(cost_of(today)),
         "previousPeriod": periods.range_json(before),
         "previousPeriodCostUsd": usd(previous_cost),
         "costChangePercent": change_percent(sums.cost, previous_cost),
