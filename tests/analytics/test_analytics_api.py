@@ -149,3 +149,18 @@ def test_session_ids_shared_by_two_organisations(
     assert r.status_code == 422 and r.json()["detail"].startswith("orgId")
     r = client.get(BASE + "/sessions/same", params={"orgId": "globex"}, headers=admin)
     assert r.status_code == 200 and len(r.json()["requests"]) == 1
+
+
+def test_reference_page_needs_nothing_from_outside(data: DataSet) -> None:
+    r = data.client.get("/api/reference", headers=data.admin)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert "/openapi.json" in page
+    assert "http://" not in page and "https://" not in page
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    spec = data.client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        if path.startswith(BASE) and "get" in item and path != BASE + "/export":
+            schema = item["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            assert "$ref" in schema, path
