@@ -1,0 +1,1 @@
+"""Capture: the SDK side of llmledger (exporter, attribution, client wrappers)."""

@@ -1,0 +1,38 @@
+"""Capture fixtures: a scripted collector, a fast exporter config, the fake providers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmledger.capture import guard
+from llmledger.capture.config import CaptureConfig
+from tests.capture.fake_collector import FakeCollector
+
+
+@pytest.fixture(autouse=True)
+def _raise_faults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guard, "RAISE_FAULTS", True)
+
+
+@pytest.fixture
+def collector() -> Iterator[FakeCollector]:
+    c = FakeCollector()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def fast_config(tmp_path: Path) -> CaptureConfig:
+    """Short ages and backoffs so no test sleeps long."""
+    return CaptureConfig(
+        spool_dir=tmp_path / "spool",
+        max_age=0.05,
+        backoff_base=0.01,
+        backoff_max=0.1,
+        spool_retry_interval=0.1,
+        timeout=2.0,
+        exit_timeout=2.0,
+    )
