@@ -4,16 +4,28 @@
     llmledger.configure()                     # LLMLEDGER_URL / LLMLEDGER_API_KEY
     client = llmledger.wrap(openai.OpenAI(), agent="CIA")
 
-Import-light on purpose: nothing here imports pydantic, FastAPI or SQLAlchemy.
+Import-light on purpose: nothing here imports pydantic, FastAPI, SQLAlchemy or a provider SDK.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from llmledger.capture.context import attribute, bind
+from llmledger.capture.record import record
+from llmledger.capture.state import configure, flush, shutdown
+
 try:
     __version__ = version("llmledger")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "attribute",
+    "bind",
+    "configure",
+    "flush",
+    "record",
+    "shutdown",
+]

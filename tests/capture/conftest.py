@@ -36,3 +36,28 @@ def fast_config(tmp_path: Path) -> CaptureConfig:
         timeout=2.0,
         exit_timeout=2.0,
     )
+
+
+@pytest.fixture
+def sdk(collector: FakeCollector, tmp_path: Path) -> Iterator[FakeCollector]:
+    """The SDK configured to send to the scripted collector; shut down afterwards."""
+    import llmledger
+
+    llmledger.configure(
+        collector.url,
+        "test-key",
+        spool_dir=tmp_path / "sdk-spool",
+        max_age=0.02,
+        backoff_base=0.01,
+        backoff_max=0.1,
+    )
+    yield collector
+    llmledger.shutdown()
+
+
+def sent(collector: FakeCollector) -> list[dict[str, object]]:
+    """Every event the collector has received, after flushing the SDK."""
+    import llmledger
+
+    assert llmledger.flush(5)
+    return collector.events

@@ -13,6 +13,7 @@ from llmledger.capture.config import CaptureConfig
 from llmledger.capture.exporter import Exporter
 from llmledger.capture.spool import Spool
 from llmledger.capture.transport import HttpSender, decode, retry_after_seconds
+from llmledger.ledger import Ledger
 from tests.capture.fake_collector import FakeCollector
 from tests.support.live import LiveServer
 
@@ -175,8 +176,9 @@ def test_child_after_fork_starts_empty(
 
 
 def test_live_server_outage_loses_nothing(
-    live_server: LiveServer, fast_config: CaptureConfig
+    ledger: Ledger, live_server: LiveServer, fast_config: CaptureConfig
 ) -> None:
+    # ``ledger`` comes first: it empties PostgreSQL before the server starts
     exp = make(fast_config, live_server.url, key=live_server.ingest_key("acme"), max_retries=1)
     for i in range(20):
         exp.submit(event(i))

@@ -114,6 +114,9 @@ class Exporter:
             self._spool(inflight, -1)
         if leftover:
             self._spool(encode([finalize(e) for e in leftover]), len(leftover))
+        closer = getattr(self.sender, "close", None)
+        if callable(closer):
+            closer()
 
     # -- the thread's side -------------------------------------------------------------------
     def _take(self, n: int) -> list[dict[str, Any]]:

@@ -1,0 +1,109 @@
+"""The process-wide capture state: ``configure()``, ``emit()``, ``flush()``.
+
+``emit`` is the one door every captured event goes through; before ``configure()`` it configures
+from the environment once, and with no destination it drops events with one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from llmledger.capture.config import CaptureConfig, from_env
+from llmledger.capture.context import to_wire
+from llmledger.capture.exporter import Exporter
+from llmledger.capture.transport import HttpSender, Sender
+
+log = logging.getLogger("llmledger")
+
+_lock = threading.Lock()
+_exporter: Exporter | None = None
+_config: CaptureConfig | None = None
+_defaults: dict[str, Any] = {}
+_warned_unconfigured = False
+
+
+def configure(
+    url: str | None = None,
+    api_key: str | None = None,
+    *,
+    database_url: str | None = None,
+    enabled: bool = True,
+    attribution: dict[str, Any] | None = None,
+    **options: Any,
+) -> CaptureConfig:
+    """Where captured events go: ``url`` (+ ``api_key``) of a server, or ``database_url`` for
+    direct mode. Unset arguments fall back to ``LLMLEDGER_URL``, ``LLMLEDGER_API_KEY``,
+    ``LLMLEDGER_DATABASE_URL``, ``LLMLEDGER_SPOOL_DIR``. ``options`` are ``CaptureConfig``
+    fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...);
+    ``attribution`` applies to every event. Calling it again flushes and replaces the exporter."""
+    global _exporter, _config, _defaults
+    config = from_env(
+        url=url, api_key=api_key, database_url=database_url, enabled=enabled, **options
+    )
+    defaults = to_wire(attribution or {})
+    sender = _sender_for(config)
+    with _lock:
+        old = _exporter
+        _exporter = Exporter(config, sender) if sender is not None and config.enabled else None
+        _config, _defaults = config, defaults
+    if old is not None:
+        old.close()
+    return config
+
+
+def _sender_for(config: CaptureConfig) -> Sender | None:
+    if config.database_url:
+        from llmledger.capture.direct import DirectSender
+
+        return DirectSender(config.database_url)
+    if config.endpoint:
+        return HttpSender(config.endpoint, config.api_key, config.timeout)
+    return None
+
+
+def defaults() -> dict[str, Any]:
+    return _defaults
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Queue one event for export (the hot path: no I/O, no locks when configured)."""
+    exporter = _exporter
+    if exporter is None:
+        exporter = _auto()
+        if exporter is None:
+            return
+    exporter.submit(event)
+
+
+def _auto() -> Exporter | None:
+    global _warned_unconfigured
+    if _config is None:
+        configure()
+    if _exporter is None and not _warned_unconfigured and (_config is None or _config.enabled):
+        _warned_unconfigured = True
+        log.warning(
+            "llmledger: no destination configured (LLMLEDGER_URL or database_url); "
+            "usage events are dropped"
+        )
+    return _exporter
+
+
+def flush(timeout: float | None = 10.0) -> bool:
+    """Wait until captured events are delivered or spooled; False on timeout."""
+    exporter = _exporter
+    return True if exporter is None else exporter.flush(timeout)
+
+
+def shutdown(timeout: float | None = None) -> None:
+    """Flush and stop the exporter (also runs at interpreter exit); forget the configuration."""
+    global _exporter, _config
+    with _lock:
+        old, _exporter, _config = _exporter, None, None
+    if old is not None:
+        old.close(timeout)
+
+
+def exporter() -> Exporter | None:
+    return _exporter
