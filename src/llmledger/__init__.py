@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from llmledger.capture.clients import get_tracked_anthropic_client, get_tracked_openai_client
 from llmledger.capture.context import attribute, bind
 from llmledger.capture.record import record
 from llmledger.capture.state import configure, flush, shutdown
+from llmledger.capture.wrap import unwrap, wrap
 
 try:
     __version__ = version("llmledger")
@@ -26,6 +28,10 @@ __all__ = [
     "bind",
     "configure",
     "flush",
+    "get_tracked_anthropic_client",
+    "get_tracked_openai_client",
     "record",
     "shutdown",
+    "unwrap",
+    "wrap",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from llmledger.capture import guard
 from llmledger.capture.config import CaptureConfig
 from tests.capture.fake_collector import FakeCollector
+from tests.capture.fake_provider import FakeProvider
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +63,28 @@ def sent(collector: FakeCollector) -> list[dict[str, object]]:
 
     assert llmledger.flush(5)
     return collector.events
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[FakeProvider]:
+    p = FakeProvider()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def openai_client(provider: FakeProvider) -> Iterator[Any]:
+    import openai
+
+    client = openai.OpenAI(api_key="sk-test", base_url=provider.url + "/v1", max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def anthropic_client(provider: FakeProvider) -> Iterator[Any]:
+    import anthropic
+
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url=provider.url, max_retries=0)
+    yield client
+    client.close()
