@@ -17,7 +17,17 @@ def _get(obj: Any, key: str) -> Any:
         return None
     if isinstance(obj, dict):
         return obj.get(key)
-    return getattr(obj, key, None)
+    # pydantic models (the SDKs' types) keep fields in ``__dict__`` and unknown ones in
+    # ``__pydantic_extra__``; reading those directly skips a slow ``__getattr__`` miss per field
+    fields = getattr(obj, "__dict__", None)
+    if fields is None:
+        return getattr(obj, key, None)
+    value = fields.get(key)
+    if value is None:
+        extra = fields.get("__pydantic_extra__") or getattr(obj, "__pydantic_extra__", None)
+        if extra:
+            value = extra.get(key)
+    return value
 
 
 def _int(obj: Any, key: str) -> int:

@@ -39,10 +39,12 @@ class FakeCollector:
                 self.end_headers()
                 self.wfile.write(data)
 
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive
+
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -56,3 +58,10 @@ class FakeCollector:
     @property
     def events(self) -> list[dict[str, Any]]:
         return [e for r in self.requests for e in r["body"]["events"]]
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up (closed or abandoned streams) are expected here

@@ -130,6 +130,8 @@ class FakeProvider:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -258,7 +260,7 @@ class FakeProvider:
                 frames = [_event(kind, {"type": kind, **payload}) for kind, payload in events]
                 self._sse(frames, drop_after=4 if model == "drop" else None)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -276,3 +278,10 @@ def _data(payload: dict[str, Any]) -> bytes:
 
 def _event(kind: str, payload: dict[str, Any]) -> bytes:
     return f"event: {kind}\n".encode() + _data(payload)
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up (closed or abandoned streams) are expected here

@@ -249,13 +249,12 @@ def test_internal_fault_is_swallowed_and_logged_once_in_production(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from llmledger import normalize
-    from llmledger.capture import guard
+    from llmledger.capture import calls, guard
 
-    def broken(usage: object) -> dict[str, object]:
+    def broken(client_attrs: object) -> dict[str, object]:
         raise RuntimeError("bug in llmledger")
 
-    monkeypatch.setattr(normalize, "openai_chat", broken)
+    monkeypatch.setattr(calls, "attribution", broken)
     client = llmledger.wrap(openai_client)
     with pytest.raises(RuntimeError, match="bug in llmledger"):  # tests see our bugs
         client.chat.completions.create(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
@@ -267,3 +266,17 @@ def test_internal_fault_is_swallowed_and_logged_once_in_production(
     assert [r.getMessage() for r in caplog.records].count(
         "llmledger: internal error in openai.chat.completions (further ones are not logged)"
     ) == 1
+
+
+def test_unreadable_usage_keeps_the_event(
+    sdk: FakeCollector, openai_client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmledger import normalize
+
+    def broken(usage: object) -> dict[str, object]:
+        raise ValueError("a usage shape nobody expected")
+
+    monkeypatch.setattr(normalize, "openai_chat", broken)
+    llmledger.wrap(openai_client).chat.completions.create(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
+    (event,) = sent(sdk)
+    assert event["metadata"] == {"usageUnreadable": True} and event["inputTokens"] == 0

@@ -17,10 +17,15 @@ from llmledger.capture.wrap import (
     MARK,
     ClientSettings,
     MethodAdapter,
+    result_request_id,
     stream_request_id,
 )
 
 PENDING = "_llmledger_pending"
+
+
+def _stream_usage(parts: tuple[Any, list[Any]]) -> dict[str, Any]:
+    return normalize.anthropic(normalize.anthropic_stream_usage(*parts))
 
 
 class MessagesStream:
@@ -47,7 +52,7 @@ class MessagesStream:
     def finish(self, error: BaseException | None, *, early: bool) -> None:
         usage = None
         if self.start is not None or self.deltas:
-            usage = normalize.anthropic(normalize.anthropic_stream_usage(self.start, self.deltas))
+            usage = (_stream_usage, (self.start, self.deltas))
         if error is not None:
             self.call.fail(error, usage, model=self.model)
         else:
@@ -64,9 +69,9 @@ class Messages(MethodAdapter):
     def done(self, call: Call, result: Any, state: Any) -> None:
         usage = getattr(result, "usage", None)
         call.succeed(
-            normalize.anthropic(usage) if usage is not None else None,
+            (normalize.anthropic, usage) if usage is not None else None,
             model=getattr(result, "model", None),
-            request_id=getattr(result, "_request_id", None),
+            request_id=result_request_id(result),
         )
 
     def observer(self, call: Call, state: Any) -> MessagesStream:

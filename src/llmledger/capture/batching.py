@@ -10,12 +10,35 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from llmledger.capture.guard import log
 from llmledger.ids import uuid7
+
+_warned = False
+
+
+def _read_usage(deferred: Any, event: dict[str, Any]) -> dict[str, Any]:
+    """Run a wrapper's deferred normaliser; an unreadable usage object keeps the event (with
+    zero tokens and ``usageUnreadable``) rather than losing the call."""
+    global _warned
+    normalizer, raw = deferred
+    try:
+        fields: dict[str, Any] = normalizer(raw)
+        return fields
+    except Exception:
+        if not _warned:
+            _warned = True
+            log.exception("llmledger: could not read a usage object (further ones not logged)")
+        metadata = {**(event.get("metadata") or {}), "usageUnreadable": True}
+        return {"inputTokens": 0, "outputTokens": 0, "metadata": metadata}
 
 
 def finalize(event: dict[str, Any]) -> dict[str, Any]:
-    """The camelCase wire form: ``eventId`` and an RFC 3339 ``timestamp`` set, no nulls."""
+    """The camelCase wire form: ``eventId`` and an RFC 3339 ``timestamp`` set, usage read, no
+    nulls."""
     out = {k: v for k, v in event.items() if v is not None}
+    deferred = out.pop("_usage", None)
+    if deferred is not None:
+        out.update(_read_usage(deferred, out))
     ts = out.get("timestamp")
     if ts is None or isinstance(ts, int | float):
         seconds = float(ts) if ts is not None else dt.datetime.now(dt.UTC).timestamp()

@@ -7,11 +7,15 @@ a plain dict; ids and timestamps are formatted on the exporter's thread (``batch
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from llmledger.capture import state
 from llmledger.capture.context import merge
 from llmledger.capture.record import attribution
+
+#: a provider usage object and the normaliser that reads it - run on the exporter's thread
+Usage = tuple[Callable[[Any], dict[str, Any]], Any]
 
 
 class Call:
@@ -41,7 +45,7 @@ class Call:
 
     def succeed(
         self,
-        usage: dict[str, Any] | None,
+        usage: Usage | None,
         *,
         model: Any = None,
         request_id: Any = None,
@@ -52,7 +56,7 @@ class Call:
     def fail(
         self,
         exc: BaseException,
-        usage: dict[str, Any] | None = None,
+        usage: Usage | None = None,
         *,
         model: Any = None,
         request_id: Any = None,
@@ -70,7 +74,7 @@ class Call:
 
     def _emit(
         self,
-        usage: dict[str, Any] | None,
+        usage: Usage | None,
         *,
         model: Any,
         request_id: Any,
@@ -97,7 +101,7 @@ class Call:
             if success:
                 metadata = {**(metadata or {}), "usageMissing": True}
         else:
-            event.update(usage)
+            event["_usage"] = usage
         if metadata:
             event.update(merge(self.attrs, {"metadata": metadata}))
         event["latencyMs"] = int((end - self.t0) * 1000)

@@ -9,7 +9,6 @@ from typing import Any
 
 ENV_URL = "LLMLEDGER_URL"
 ENV_API_KEY = "LLMLEDGER_API_KEY"
-ENV_DATABASE_URL = "LLMLEDGER_DATABASE_URL"
 ENV_SPOOL_DIR = "LLMLEDGER_SPOOL_DIR"
 
 
@@ -52,7 +51,6 @@ def from_env(**overrides: Any) -> CaptureConfig:
     values = {k: v for k, v in overrides.items() if v is not None}
     values.setdefault("url", os.environ.get(ENV_URL) or None)
     values.setdefault("api_key", os.environ.get(ENV_API_KEY) or None)
-    values.setdefault("database_url", os.environ.get(ENV_DATABASE_URL) or None)
     spool = values.get("spool_dir") or os.environ.get(ENV_SPOOL_DIR)
     if spool:
         values["spool_dir"] = Path(spool)

@@ -65,7 +65,7 @@ class Exporter:
         queue.append(event)
         if self._thread is None:
             self._start()
-        if len(queue) >= self.config.batch_size:
+        if len(queue) == self.config.batch_size:  # the thread drains everything once woken
             self._wake.set()
 
     def _overflow(self) -> None:

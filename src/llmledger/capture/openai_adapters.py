@@ -6,22 +6,13 @@ from typing import Any
 
 from llmledger import normalize
 from llmledger.capture.calls import Call
-from llmledger.capture.wrap import MethodAdapter
+from llmledger.capture.wrap import MethodAdapter, result_request_id
 
 _NOT_GIVEN_NAMES = {"NotGiven", "Omit"}
 
 
 def _given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in _NOT_GIVEN_NAMES
-
-
-def _request_id(result: Any) -> Any:
-    rid = getattr(result, "_request_id", None)
-    if rid:
-        return rid
-    response = getattr(result, "response", None)
-    headers = getattr(response, "headers", None)
-    return headers.get("x-request-id") if headers is not None else None
 
 
 class ChatStream:
@@ -42,7 +33,7 @@ class ChatStream:
         return self.injected and not getattr(chunk, "choices", None)
 
     def finish(self, error: BaseException | None, *, early: bool) -> None:
-        usage = normalize.openai_chat(self.usage) if self.usage is not None else None
+        usage = (normalize.openai_chat, self.usage) if self.usage is not None else None
         if error is not None:
             self.call.fail(error, usage, model=self.model, request_id=self.request_id)
         else:
@@ -66,9 +57,9 @@ class Chat(MethodAdapter):
     def done(self, call: Call, result: Any, state: Any) -> None:
         usage = getattr(result, "usage", None)
         call.succeed(
-            normalize.openai_chat(usage) if usage is not None else None,
+            (normalize.openai_chat, usage) if usage is not None else None,
             model=getattr(result, "model", None),
-            request_id=_request_id(result),
+            request_id=result_request_id(result),
         )
 
     def observer(self, call: Call, state: Any) -> ChatStream:
@@ -93,7 +84,7 @@ class ResponsesStream:
         return False
 
     def finish(self, error: BaseException | None, *, early: bool) -> None:
-        usage = normalize.openai_responses(self.usage) if self.usage is not None else None
+        usage = (normalize.openai_responses, self.usage) if self.usage is not None else None
         if error is not None:
             self.call.fail(error, usage, model=self.model)
         else:
@@ -110,9 +101,9 @@ class Responses(MethodAdapter):
     def done(self, call: Call, result: Any, state: Any) -> None:
         usage = getattr(result, "usage", None)
         call.succeed(
-            normalize.openai_responses(usage) if usage is not None else None,
+            (normalize.openai_responses, usage) if usage is not None else None,
             model=getattr(result, "model", None),
-            request_id=_request_id(result),
+            request_id=result_request_id(result),
         )
 
     def observer(self, call: Call, state: Any) -> ResponsesStream:
@@ -129,9 +120,9 @@ class Embeddings(MethodAdapter):
     def done(self, call: Call, result: Any, state: Any) -> None:
         usage = getattr(result, "usage", None)
         call.succeed(
-            normalize.openai_embeddings(usage) if usage is not None else None,
+            (normalize.openai_embeddings, usage) if usage is not None else None,
             model=getattr(result, "model", None),
-            request_id=_request_id(result),
+            request_id=result_request_id(result),
         )
 
     def observer(self, call: Call, state: Any) -> Any:  # pragma: no cover - never streams

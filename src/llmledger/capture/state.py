@@ -34,8 +34,9 @@ def configure(
     **options: Any,
 ) -> CaptureConfig:
     """Where captured events go: ``url`` (+ ``api_key``) of a server, or ``database_url`` for
-    direct mode. Unset arguments fall back to ``LLMLEDGER_URL``, ``LLMLEDGER_API_KEY``,
-    ``LLMLEDGER_DATABASE_URL``, ``LLMLEDGER_SPOOL_DIR``. ``options`` are ``CaptureConfig``
+    direct mode (never taken from the environment, where the server's own
+    ``LLMLEDGER_DATABASE_URL`` may live). Unset arguments fall back to ``LLMLEDGER_URL``,
+    ``LLMLEDGER_API_KEY``, ``LLMLEDGER_SPOOL_DIR``. ``options`` are ``CaptureConfig``
     fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...);
     ``attribution`` applies to every event. Calling it again flushes and replaces the exporter."""
     global _exporter, _config, _defaults

@@ -77,6 +77,15 @@ def settle(adapter: Adapter, call: Call, result: Any, streaming: bool, state: An
     return result
 
 
+def result_request_id(result: Any) -> Any:
+    """The SDKs' ``_request_id`` on a response model, read without ``getattr``: a miss would go
+    through pydantic's slow ``__getattr__``."""
+    private = getattr(result, "__pydantic_private__", None)
+    if private and "_request_id" in private:
+        return private["_request_id"]
+    return getattr(result, "__dict__", {}).get("_request_id")
+
+
 def stream_request_id(stream: Any) -> Any:
     headers = getattr(getattr(stream, "response", None), "headers", None)
     if headers is None:

@@ -1,0 +1,150 @@
+"""Capture overhead: what a tracked call adds on the caller's thread, next to an untracked one.
+
+The real ``openai`` SDK calls a local fake provider (HTTP on 127.0.0.1); tracked and untracked
+clients alternate call by call so drift and noise hit both alike. Reported: the untracked
+baseline, and the median and p99 of the per-pair difference in wall time and in caller-thread
+CPU. Then the exporter thread's CPU per event (finalise, JSON, gzip, POST) on its own.
+
+    .venv/bin/python benchmarks/capture.py [--calls 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import openai  # noqa: E402
+
+import llmledger  # noqa: E402
+from llmledger.capture.config import CaptureConfig  # noqa: E402
+from llmledger.capture.exporter import Exporter  # noqa: E402
+from llmledger.capture.transport import Outcome  # noqa: E402
+from tests.capture.fake_collector import FakeCollector  # noqa: E402
+from tests.capture.fake_provider import FakeProvider  # noqa: E402
+
+MSGS = [{"role": "user", "content": "hi"}]
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+    fn()
+    return (time.perf_counter_ns() - w0) / 1000, (time.thread_time_ns() - c0) / 1000
+
+
+def pairs(calls: int, plain: Callable[[], object], tracked: Callable[[], object]) -> dict:
+    base_wall, diff_wall, diff_cpu = [], [], []
+    for i in range(calls):
+        if i % 2:
+            tw, tc = timed(tracked)
+            pw, pc = timed(plain)
+        else:
+            pw, pc = timed(plain)
+            tw, tc = timed(tracked)
+        base_wall.append(pw)
+        diff_wall.append(tw - pw)
+        diff_cpu.append(tc - pc)
+    return {
+        "baseline_median_us": statistics.median(base_wall),
+        "added_median_us": statistics.median(diff_wall),
+        "added_p99_us": quantile(diff_wall, 0.99),
+        "added_cpu_median_us": statistics.median(diff_cpu),
+    }
+
+
+def exporter_cpu(events: int) -> float:
+    """Exporter-thread CPU per event (no network: the sender only counts)."""
+
+    class Discard:
+        def send(self, body: bytes) -> Outcome:
+            return Outcome(True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exp = Exporter(CaptureConfig(spool_dir=Path(tmp), max_age=0.01), Discard())
+        event = {
+            "timestamp": time.time(),
+            "provider": "openai",
+            "model": "gpt-4o-2024-08-06",
+            "agent": "CIA",
+            "orgId": "acme",
+            "userId": "u42",
+            "inputTokens": 19,
+            "outputTokens": 10,
+            "latencyMs": 3,
+            "success": True,
+            "stream": False,
+            "requestId": "req_123",
+        }
+        c0 = time.process_time()
+        for _ in range(events):
+            exp.submit(dict(event))
+        exp.flush(60)
+        cpu = time.process_time() - c0
+        exp.close()
+    return cpu / events * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=3000)
+    args = parser.parse_args()
+    provider, collector = FakeProvider(), FakeCollector()
+    with tempfile.TemporaryDirectory() as tmp:
+        llmledger.configure(collector.url, "bench", spool_dir=Path(tmp))
+        plain = openai.OpenAI(api_key="k", base_url=provider.url + "/v1", max_retries=0)
+        tracked = llmledger.wrap(
+            openai.OpenAI(api_key="k", base_url=provider.url + "/v1", max_retries=0), agent="bench"
+        )
+
+        def call(client: openai.OpenAI) -> Callable[[], object]:
+            return lambda: client.chat.completions.create(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
+
+        def stream(client: openai.OpenAI) -> Callable[[], object]:
+            def run() -> None:
+                for _ in client.chat.completions.create(
+                    model="gpt-4o",
+                    messages=MSGS,
+                    stream=True,  # type: ignore[arg-type]
+                ):
+                    pass
+
+            return run
+
+        with llmledger.attribute(org_id="acme", user_id="u42"):
+            pairs(200, call(plain), call(tracked))  # warm up connections and caches
+            results = {
+                "chat.completions.create": pairs(args.calls, call(plain), call(tracked)),
+                "chat.completions.create(stream=True)": pairs(
+                    args.calls // 2, stream(plain), stream(tracked)
+                ),
+            }
+        llmledger.flush(30)
+        plain.close()
+        tracked.close()
+        llmledger.shutdown()
+    provider.close()
+    collector.close()
+    print(f"python {sys.version.split()[0]}, openai {openai.__version__}, {args.calls} pairs")
+    for name, r in results.items():
+        print(
+            f"{name:40s} untracked median {r['baseline_median_us']:8.1f} us | added: median "
+            f"{r['added_median_us']:6.1f} us, p99 {r['added_p99_us']:7.1f} us, caller CPU "
+            f"median {r['added_cpu_median_us']:6.1f} us"
+        )
+    print(f"exporter thread CPU per event: {exporter_cpu(50_000):.1f} us")
+
+
+if __name__ == "__main__":
+    main()
