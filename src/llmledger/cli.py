@@ -87,17 +87,63 @@ def serve(
 
 
 def _demo_if_empty(ledger: Ledger, events: int) -> None:
+    """Fill an empty database with demo traffic, then print fresh demo credentials: an admin
+    token, and logins for a demo admin and a viewer of the busiest organisation."""
+    import secrets
+
     from sqlalchemy import func, select
 
+    from llmledger.auth.audit import cli_actor, record_audit
+    from llmledger.auth.passwords import hasher_for
     from llmledger.auth.tokens import create_api_token
+    from llmledger.auth.users import create_user, get_user_by_email, set_password
+    from llmledger.auth.writing import writing
     from llmledger.store import tables as t
 
     with ledger.engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
     if count == 0:
         _write_demo(ledger, events=events, days=90, seed=7)
-    with ledger.engine.begin() as conn:
+    with ledger.engine.connect() as conn:
+        e = t.events.c
+        top = conn.execute(
+            select(e.org_id)
+            .where(e.org_id != "")
+            .group_by(e.org_id)
+            .order_by(func.count().desc(), e.org_id)
+            .limit(1)
+        ).scalar_one_or_none()
+    hasher = hasher_for(ledger.settings)
+    logins = [("admin@demo.llmledger", "admin", None)]
+    if top is not None:
+        logins.append(("viewer@demo.llmledger", "viewer", top))
+    with writing(ledger.engine) as conn:
         _, token = create_api_token(conn, role="admin", name="demo admin")
+        for email, role, org in logins:
+            password = secrets.token_urlsafe(12)
+            user = get_user_by_email(conn, email)
+            if user is None:
+                user = create_user(
+                    conn,
+                    hasher,
+                    email=email,
+                    role=role,
+                    org_id=org,
+                    name=f"demo {role}",
+                    password=password,
+                )
+                record_audit(
+                    conn,
+                    actor=cli_actor(),
+                    action="user.create",
+                    target=f"user:{user['id']}",
+                    after=user,
+                    org_id=org,
+                )
+            else:
+                set_password(conn, hasher, user["id"], password)
+            scope = f" of {org}" if org else ""
+            click.echo(f"demo {role}{scope} login (shown once): {email} / {password}")
     click.echo(f"demo admin token (shown once): {token}")
 
 
@@ -147,36 +193,6 @@ def db_upgrade(ctx: click.Context) -> None:
     ledger = _open(ctx)
     click.echo(f"database at revision {current_revision(ledger.engine)}")
     ledger.close()
-
-
-@main.group()
-def tokens() -> None:
-    """API tokens (shown once; only a hash is stored)."""
-
-
-@tokens.command("create")
-@click.option("--admin", "role", flag_value="admin", help="A token with full admin rights.")
-@click.option(
-    "--viewer", "role", flag_value="viewer", help="A read-only token for one organisation."
-)
-@click.option("--org", "org_id", default=None, help="Organisation of a scoped token.")
-@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
-@click.pass_context
-def tokens_create(ctx: click.Context, role: str | None, org_id: str | None, name: str) -> None:
-    """Create an API token and print it once."""
-    from llmledger.auth.tokens import create_api_token
-
-    if role is None:
-        raise click.UsageError("say which kind: --admin, or --viewer --org ORG")
-    ledger = _open(ctx)
-    try:
-        with ledger.engine.begin() as conn:
-            _, secret = create_api_token(conn, role=role, name=name, org_id=org_id)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    finally:
-        ledger.close()
-    click.echo(secret)
 
 
 @main.group()
@@ -267,7 +283,7 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
 
 
 #: command groups that live in their own modules (``llmledger.commands.<name>.group``)
-_GROUPS: tuple[str, ...] = ()
+_GROUPS: tuple[str, ...] = ("users", "tokens")
 
 
 def _register_groups() -> None:

@@ -8,7 +8,7 @@ import secrets
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,6 +65,45 @@ class Settings(BaseSettings):
         description="Most events the writer commits in one group-commit transaction.",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    # -- access (docs/access.md) -------------------------------------------------------------
+    admin_email: str | None = Field(
+        default=None,
+        max_length=320,
+        description="On start, make this admin user if no user with this email exists yet.",
+    )
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the LLMLEDGER_ADMIN_EMAIL user when it is made."
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 90, description="How long a web login lasts, in hours."
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure; default: when the request came over HTTPS.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account before further tries get 429."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins per client address before 429."
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="Minutes failed logins are counted over (and locked for)."
+    )
+    password_time_cost: int = Field(
+        default=3, ge=1, le=50, description="argon2id passes when hashing a password."
+    )
+    password_memory_kib: int = Field(
+        default=65536,
+        ge=32,
+        le=4 * 1024 * 1024,
+        description="argon2id memory per password hash, in KiB.",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest body of any request but ingest (larger: 413).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from llmledger.analytics.export import export_csv
 from llmledger.analytics.filters import Filters
+from llmledger.analytics.sessions import _walk_by_cost
 from llmledger.analytics.window import Window
 from tests.analytics.conftest import DataSet
 from tests.analytics.recount import group, pick, s
@@ -147,3 +148,17 @@ def test_export_pages_in_small_chunks(data: DataSet) -> None:
     assert len(pieces) > 10
     ids = [x["eventId"] for x in csv.DictReader(io.StringIO(text))]
     assert len(ids) == len(set(ids)) == len(pick(data.rows, NOV_RANGE))
+
+
+def test_costliest_sessions_by_walking_the_cost_index_agree(data: DataSet) -> None:
+    wide = {"startDate": "2026-10-01", "endDate": "2026-11-20"}
+    window = Window(s(dt.datetime(2026, 10, 1, tzinfo=dt.UTC)) * 10**6, NOV_RANGE[1] * 10**6)
+    with data.ledger.engine.connect() as conn:
+        assert _walk_by_cost(conn, window, Filters(), limit=1)
+        assert not _walk_by_cost(conn, window, Filters(), limit=1000)
+    sorted_all = data.get("/sessions", limit=1000, **wide)["sessions"]
+    for limit in (1, 2):
+        walked = data.get("/sessions", limit=limit, **wide)["sessions"]
+        assert walked == sorted_all[:limit]
+    acme = data.get("/sessions", limit=1000, orgId="acme", **wide)["sessions"]
+    assert data.get("/sessions", limit=1, orgId="acme", **wide)["sessions"] == acme[:1]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from llmledger.analytics import periods
 from llmledger.analytics.buckets import trend_of
 from llmledger.analytics.filters import Filters
-from llmledger.analytics.measures import CORE, FULL, Sums, share_percent, usd, usd_per
+from llmledger.analytics.measures import CORE, Sums, share_percent, usd, usd_per
 from llmledger.analytics.source import aggregate
 from llmledger.analytics.spans import contains
 from llmledger.analytics.window import DAY_S, Window, floor_day
@@ -32,7 +32,7 @@ def by_model(conn: Connection, *, window: Window, filters: Filters) -> dict[str,
         [current, spark],
         filters,
         dims=("bucket", "provider", "model", "success"),
-        measures=FULL,
+        measures=(*CORE, "latency_ms_sum", "latency_count"),
     )
     models: dict[tuple[str, str], Sums] = defaultdict(Sums)
     daily: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * SPARK_DAYS)

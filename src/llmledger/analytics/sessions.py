@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, exists, select, tuple_
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select, tuple_
 
 from llmledger.analytics.errors import ParamError
 from llmledger.analytics.filters import Filters
@@ -28,14 +28,35 @@ SessionSort = Literal["cost", "requests", "duration"]
 MAX_SESSION_REQUESTS = 5000
 
 
-def _listed(window: Window, filters: Filters) -> tuple[Select, str]:
+def _walk_by_cost(conn: Connection, window: Window, filters: Filters, limit: int) -> bool:
+    """Whether to find the costliest sessions by walking the cost index from the top (and
+    checking the range as it goes) rather than sorting every session of the range.
+
+    Walking wins by orders of magnitude when the range holds many sessions (the top ones are
+    found within the first few hundred entries) and loses badly when it holds few, so the
+    sessions ending in or after the range are counted first, up to the number that makes the
+    walk worth it (a short covering index range).
+    A user or agent filter can make matches rare however full the range is: no walk then.
+    """
+    if filters.user_id is not None or filters.agent is not None:
+        return False
+    s = t.sessions.c
+    enough = 100 * limit
+    first = select(s.last_us).where(s.last_us >= window.start_us).limit(enough).subquery()
+    n = conn.execute(select(func.count()).select_from(first)).scalar_one()
+    return int(n) >= enough
+
+
+def _listed(window: Window, filters: Filters, *, walk: bool = False) -> tuple[Select, str]:
     s = t.sessions.c
     q = select(t.sessions)
     if filters.org_id is not None:
         q = q.where(s.org_id == filters.org_id)
     raw_only = ("provider", "model", "operation", "tier", "success")
     if all(getattr(filters, name) is None for name in raw_only):
-        q = q.where(s.last_us >= window.start_us, s.first_us < window.end_us)
+        # "+ 0" keeps the planner off the last_us index, so it walks the cost index instead
+        last = s.last_us + 0 if walk else s.last_us
+        q = q.where(last >= window.start_us, s.first_us < window.end_us)
         if filters.user_id is not None:
             q = q.where(s.user_id == filters.user_id)
         if filters.agent is not None:
@@ -59,20 +80,26 @@ def _listed(window: Window, filters: Filters) -> tuple[Select, str]:
 def _agents(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
     a = t.session_agents.c
     out: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for i in range(0, len(keys), 400):
-        q = (
-            select(a.org_id, a.session_id, a.agent, a.requests, a.cost_nanos)
-            .where(tuple_(a.org_id, a.session_id).in_(keys[i : i + 400]))
-            .order_by(a.cost_nanos.desc(), a.agent)
+    by_org: dict[str, list[str]] = defaultdict(list)
+    for org, session in keys:
+        by_org[org].append(session)
+    if not by_org:
+        return out
+    # (org = ? AND session IN (...)) OR ...: a row-value IN renders as "IN (VALUES ...)" on
+    # SQLite, which scans the whole table instead of using the key
+    q = (
+        select(a.org_id, a.session_id, a.agent, a.requests, a.cost_nanos)
+        .where(or_(*(and_(a.org_id == o, a.session_id.in_(ids)) for o, ids in by_org.items())))
+        .order_by(a.cost_nanos.desc(), a.agent)
+    )
+    for r in conn.execute(q):
+        out[(r.org_id, r.session_id)].append(
+            {
+                "agent": r.agent or None,
+                "requests": int(r.requests),
+                "costUsd": nanos_to_float(int(r.cost_nanos)),
+            }
         )
-        for r in conn.execute(q):
-            out[(r.org_id, r.session_id)].append(
-                {
-                    "agent": r.agent or None,
-                    "requests": int(r.requests),
-                    "costUsd": nanos_to_float(int(r.cost_nanos)),
-                }
-            )
     return out
 
 
@@ -103,7 +130,8 @@ def session_list(
     limit: int = 50,
 ) -> dict[str, Any]:
     s = t.sessions.c
-    q, kind = _listed(window, filters)
+    walk = sort_by == "cost" and _walk_by_cost(conn, window, filters, limit)
+    q, kind = _listed(window, filters, walk=walk)
     if min_cost_nanos:
         q = q.where(s.cost_nanos >= min_cost_nanos)
     key = {"cost": s.cost_nanos, "requests": s.requests, "duration": s.last_us - s.first_us}

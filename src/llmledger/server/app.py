@@ -11,16 +11,24 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from llmledger.auth.bootstrap import ensure_first_admin
 from llmledger.ledger import Ledger
 from llmledger.server import (
+    admin_audit,
+    admin_keys,
+    admin_tokens,
+    admin_users,
     analytics_admin,
     analytics_log,
     analytics_reference,
     analytics_series,
+    auth_routes,
     costs,
     health,
     ingest,
 )
+from llmledger.server.auth_guard import AuthGuard
+from llmledger.server.auth_hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
 
 
@@ -43,6 +51,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_ledger:
             app.state.ledger = Ledger.open(settings)
+        ensure_first_admin(app.state.ledger)
         try:
             yield
         finally:
@@ -70,7 +79,16 @@ def create_app(
             lines.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"detail": "; ".join(lines), "errors": lines}, status_code=422)
 
+    # outermost first: headers on every answer, then the body limit, then who is calling
+    app.add_middleware(AuthGuard)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
+    app.include_router(auth_routes.router)
+    app.include_router(admin_users.router)
+    app.include_router(admin_tokens.router)
+    app.include_router(admin_keys.router)
+    app.include_router(admin_audit.router)
     app.include_router(ingest.router)
     app.include_router(costs.router)
     app.include_router(analytics_series.router)

@@ -1,13 +1,32 @@
-"""Request dependencies: the ledger, the caller, and role checks."""
+"""Request dependencies: the ledger, the caller, role checks, scoping and the audit context.
+
+The caller is resolved once per request by ``auth_guard`` (bearer token or session cookie, with
+CSRF for cookie-authenticated changes); the dependencies here only read it and check roles:
+
+- ``PrincipalDep``: anyone authenticated (ingest keys included).
+- ``ReaderDep``: users and their tokens, any role (scope reads with ``scope_org``).
+- ``OrgAdminDep``: admins and org admins (scope the organisation with ``scope_org``).
+- ``AdminDep``: platform admins only; everyone else gets 403.
+- ``UserDep``: a person (a session, or a token of a user), any role.
+- ``IngestDep``: ingest keys and admins.
+- ``AuditDep``: who is calling and from where, to write ``record_audit`` rows.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
-from llmledger.auth.tokens import Principal, resolve_bearer
+from llmledger.auth.audit import record_audit
+from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
+from llmledger.server.auth_guard import Denial, Identified, identify_connection
+from llmledger.store.rows import to_us
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -18,31 +37,23 @@ def get_ledger(request: Request) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise HTTPException(401, "Authorization header must be 'Bearer <token>'")
-    return value.strip()
+async def get_identified(request: Request) -> Identified:
+    """The resolved caller (from the guard; resolved here on paths the guard leaves open)."""
+    found = getattr(request.state, "identified", None)
+    if isinstance(found, Identified):
+        return found
+    outcome = await run_in_threadpool(identify_connection, request)
+    if isinstance(outcome, Denial):
+        raise HTTPException(outcome.status, outcome.detail, headers=outcome.headers or None)
+    request.state.identified = outcome
+    return outcome
 
 
-def get_principal(request: Request, ledger: LedgerDep) -> Principal:
-    secret = _bearer(request)
-    if secret is None:
-        raise HTTPException(
-            401,
-            "authentication required: send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if len(secret) > 200:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    with ledger.engine.connect() as conn:
-        principal = resolve_bearer(conn, secret)
-    if principal is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return principal
+IdentifiedDep = Annotated[Identified, Depends(get_identified)]
+
+
+async def get_principal(identified: IdentifiedDep) -> Principal:
+    return identified.principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -56,7 +67,7 @@ def require_ingest(principal: PrincipalDep) -> Principal:
 
 
 def require_reader(principal: PrincipalDep) -> Principal:
-    """Any user token may read (scoped to its organisation); ingest keys are write-only."""
+    """Any user or user token may read (scoped to its organisation); ingest keys are write-only."""
     if principal.role == "ingest":
         raise HTTPException(403, "ingest keys are write-only")
     return principal
@@ -64,6 +75,32 @@ def require_reader(principal: PrincipalDep) -> Principal:
 
 IngestDep = Annotated[Principal, Depends(require_ingest)]
 ReaderDep = Annotated[Principal, Depends(require_reader)]
+
+
+def require_org_admin(principal: ReaderDep) -> Principal:
+    """Admins, and org admins for their own organisation (use ``scope_org`` for which)."""
+    if principal.role not in ("admin", "org_admin"):
+        raise HTTPException(403, "this needs an org admin or an admin")
+    return principal
+
+
+def require_admin(principal: ReaderDep) -> Principal:
+    """Platform admins only."""
+    if not principal.is_admin:
+        raise HTTPException(403, "this needs an admin")
+    return principal
+
+
+def require_user(principal: ReaderDep) -> Principal:
+    """A person: a session, or a token that belongs to a user."""
+    if principal.user_id is None:
+        raise HTTPException(403, "this credential belongs to no user")
+    return principal
+
+
+OrgAdminDep = Annotated[Principal, Depends(require_org_admin)]
+UserDep = Annotated[Principal, Depends(require_user)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
 def scope_org(principal: Principal, requested: str | None = None) -> str | None:
@@ -77,3 +114,58 @@ def scope_org(principal: Principal, requested: str | None = None) -> str | None:
     if requested is not None and requested != principal.org_id:
         raise HTTPException(404, "no such organisation")
     return principal.org_id
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (behind a proxy, uvicorn's ``--forwarded-allow-ips`` decides
+    whether ``X-Forwarded-For`` is believed)."""
+    return request.client.host if request.client else None
+
+
+def now_of(request: Request) -> dt.datetime:
+    moment: dt.datetime = request.app.state.clock()
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """The caller and their address, ready to write audit rows in a change's transaction."""
+
+    actor: Principal
+    ip: str | None
+    at_us: int
+
+    def record(
+        self,
+        conn: Connection,
+        *,
+        action: str,
+        target: str,
+        before: Any = None,
+        after: Any = None,
+        org_id: str | None = None,
+    ) -> int:
+        return record_audit(
+            conn,
+            actor=self.actor,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+            ip=self.ip,
+            org_id=org_id,
+            at_us=self.at_us,
+        )
+
+
+def audit_context(request: Request, principal: PrincipalDep) -> Audit:
+    return Audit(principal, client_ip(request), to_us(now_of(request)))
+
+
+AuditDep = Annotated[Audit, Depends(audit_context)]
+
+
+#: ``openapi_extra`` of routes where any user acts on their own credentials only (log out,
+#: change their password, manage their own API tokens). Every other state-changing route must
+#: refuse viewers; the tenant-isolation test enumerates routes and holds them to that.
+SELF_SERVICE: dict[str, Any] = {"x-self-service": True}

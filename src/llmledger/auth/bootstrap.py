@@ -1,0 +1,47 @@
+"""The first admin, made on start from ``LLMLEDGER_ADMIN_EMAIL`` / ``LLMLEDGER_ADMIN_PASSWORD``."""
+
+from __future__ import annotations
+
+import logging
+
+from llmledger.auth.audit import SYSTEM, record_audit
+from llmledger.auth.passwords import WeakPassword, hasher_for
+from llmledger.auth.users import UserError, create_user, get_user_by_email
+from llmledger.auth.writing import writing
+from llmledger.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+def ensure_first_admin(ledger: Ledger) -> bool:
+    """Make the configured admin unless a user with that email exists; whether one was made.
+
+    An existing user is left alone (its password is not reset from the environment), so the
+    settings can stay in place after the first start.
+    """
+    settings = ledger.settings
+    if not settings.admin_email:
+        return False
+    if settings.admin_password is None:
+        log.error("LLMLEDGER_ADMIN_EMAIL is set without LLMLEDGER_ADMIN_PASSWORD; no admin made")
+        return False
+    with writing(ledger.engine) as conn:
+        if get_user_by_email(conn, settings.admin_email) is not None:
+            return False
+        try:
+            user = create_user(
+                conn,
+                hasher_for(settings),
+                email=settings.admin_email,
+                role="admin",
+                name="admin",
+                password=settings.admin_password.get_secret_value(),
+            )
+        except (UserError, WeakPassword) as exc:
+            log.error("cannot make the admin from LLMLEDGER_ADMIN_EMAIL: %s", exc)
+            return False
+        record_audit(
+            conn, actor=SYSTEM, action="user.create", target=f"user:{user['id']}", after=user
+        )
+    log.info("made admin user %s from the settings", user["email"])
+    return True

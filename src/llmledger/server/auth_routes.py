@@ -1,0 +1,155 @@
+"""Logging in and out of the web UI, and who am I: ``/api/v1/auth/*`` and ``/api/v1/me``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from sqlalchemy import select
+
+from llmledger.auth.credentials import iso
+from llmledger.auth.login import Limits, Throttled, log_in
+from llmledger.auth.passwords import WeakPassword, hasher_for, verify_password
+from llmledger.auth.sessions import COOKIE, cookie_value, csrf_token, end_session, end_user_sessions
+from llmledger.auth.tables import users
+from llmledger.auth.users import get_user, set_password
+from llmledger.auth.writing import writing
+from llmledger.server.admin_schemas import LoginIn, LoginOut, MeOut, PasswordIn
+from llmledger.server.deps import (
+    SELF_SERVICE,
+    AuditDep,
+    IdentifiedDep,
+    LedgerDep,
+    UserDep,
+    client_ip,
+    now_of,
+)
+from llmledger.settings import Settings
+from llmledger.store.rows import to_us
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["access"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _secure(request: Request) -> bool:
+    configured = _settings(request).session_cookie_secure
+    return request.url.scheme == "https" if configured is None else configured
+
+
+@router.post(
+    "/api/v1/auth/login",
+    response_model=LoginOut,
+    responses={401: {"description": "wrong email or password"}, 429: {"description": "locked"}},
+)
+def login(body: LoginIn, request: Request, response: Response, ledger: LedgerDep) -> dict[str, Any]:
+    """Log in with email and password: sets the HttpOnly session cookie and returns the CSRF
+    token to send as ``X-CSRF-Token`` with state-changing requests."""
+    s = _settings(request)
+    lifetime_us = round(s.session_hours * 3600 * 1_000_000)
+    ip = client_ip(request)
+    try:
+        result = log_in(
+            ledger.engine,
+            hasher_for(s),
+            email=body.email,
+            password=body.password,
+            ip=ip,
+            user_agent=request.headers.get("user-agent"),
+            limits=Limits(
+                s.login_max_failures,
+                s.login_max_failures_per_address,
+                s.login_window_minutes * 60 * 1_000_000,
+            ),
+            at_us=to_us(now_of(request)),
+            lifetime_us=lifetime_us,
+        )
+    except Throttled as exc:
+        log.warning("login refused (throttled) for %r from %s", body.email[:80], ip)
+        raise HTTPException(
+            429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+        ) from None
+    if result is None:
+        log.info("failed login for %r from %s", body.email[:80], ip)
+        raise HTTPException(401, "wrong email or password")
+    secret = request.app.state.secret_key
+    response.set_cookie(
+        COOKIE,
+        cookie_value(secret, result.session.session_id),
+        max_age=lifetime_us // 1_000_000,
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+    return {
+        "user": result.user,
+        "csrfToken": csrf_token(secret, result.session.session_id),
+        "expiresAt": iso(result.session.expires_us),
+    }
+
+
+@router.post("/api/v1/auth/logout", status_code=204, openapi_extra=SELF_SERVICE)
+def logout(identified: IdentifiedDep, ledger: LedgerDep, response: Response) -> None:
+    """End this session (its cookie stops working at once) and clear the cookie."""
+    if identified.session_id is not None:
+        with writing(ledger.engine) as conn:
+            end_session(conn, identified.principal.credential_id)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+
+
+@router.get("/api/v1/me", response_model=MeOut)
+def me(request: Request, identified: IdentifiedDep, ledger: LedgerDep) -> dict[str, Any]:
+    """The caller: kind of credential, role, organisation, user, and the session's CSRF token."""
+    p = identified.principal
+    user = None
+    if p.user_id is not None:
+        with ledger.engine.connect() as conn:
+            user = get_user(conn, p.user_id)
+    sid = identified.session_id
+    return {
+        "kind": p.kind,
+        "role": p.role,
+        "orgId": p.org_id,
+        "user": user,
+        "csrfToken": csrf_token(request.app.state.secret_key, sid) if sid else None,
+    }
+
+
+@router.post("/api/v1/me/password", status_code=204, openapi_extra=SELF_SERVICE)
+def change_password(
+    body: PasswordIn,
+    request: Request,
+    identified: IdentifiedDep,
+    p: UserDep,
+    ledger: LedgerDep,
+    audit: AuditDep,
+) -> None:
+    """Change your own password (the current one is required). Your other sessions end."""
+    assert p.user_id is not None
+    hasher = hasher_for(_settings(request))
+    with ledger.engine.connect() as conn:
+        stored = conn.execute(
+            select(users.c.password_hash).where(users.c.id == p.user_id)
+        ).scalar_one_or_none()
+    if not verify_password(hasher, stored, body.currentPassword):
+        raise HTTPException(403, "the current password is wrong")
+    with writing(ledger.engine) as conn:
+        try:
+            set_password(conn, hasher, p.user_id, body.newPassword)
+        except WeakPassword as exc:
+            raise HTTPException(422, str(exc)) from None
+        keep = p.credential_id if identified.session_id else None
+        ended = end_user_sessions(conn, p.user_id, keep=keep)
+        audit.record(
+            conn,
+            action="user.password",
+            target=f"user:{p.user_id}",
+            after={"password": "changed", "sessionsEnded": ended},
+            org_id=p.org_id,
+        )
