@@ -47,6 +47,15 @@ def _hidden(stream: Any, item: Any) -> bool:
         return False
 
 
+def _observed(observer: Observer, item: Any) -> bool:
+    """True when the observer hides ``item``."""
+    try:
+        return observer.observe(item)
+    except Exception as exc:
+        fault("stream.observe", exc)
+        return False
+
+
 def _sync_subclass(base: Any) -> type:
     def __next__(self: Any) -> Any:
         while True:
@@ -62,12 +71,21 @@ def _sync_subclass(base: Any) -> type:
                 return item
 
     def __iter__(self: Any) -> Any:
-        while True:
-            try:
-                item = self.__next__()
-            except StopIteration:
-                return
-            yield item
+        # the hot path: one generator over the base's own, no extra call per item
+        observer = self.__dict__.get(ATTR)
+        if observer is None:
+            yield from base.__iter__(self)
+            return
+        try:
+            for item in base.__iter__(self):
+                if not _observed(observer, item):
+                    yield item
+        except GeneratorExit:
+            raise  # the caller stopped early: close() or __del__ records the call
+        except BaseException as exc:
+            _end(self, exc, early=False)
+            raise
+        _end(self, None, early=False)
 
     def close(self: Any) -> Any:
         _end(self, None, early=True)
@@ -105,12 +123,21 @@ def _async_subclass(base: Any) -> type:
                 return item
 
     async def __aiter__(self: Any) -> Any:
-        while True:
-            try:
-                item = await self.__anext__()
-            except StopAsyncIteration:
-                return
-            yield item
+        observer = self.__dict__.get(ATTR)
+        if observer is None:
+            async for item in base.__aiter__(self):
+                yield item
+            return
+        try:
+            async for item in base.__aiter__(self):
+                if not _observed(observer, item):
+                    yield item
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            _end(self, exc, early=False)
+            raise
+        _end(self, None, early=False)
 
     async def close(self: Any) -> Any:
         _end(self, None, early=True)
