@@ -15,8 +15,16 @@ from tests.capture.fake_provider import FakeProvider
 
 
 @pytest.fixture(autouse=True)
-def _raise_faults(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Faults re-raise; nothing spools into the real home; no configuration leaks between tests."""
+    import llmledger
+
     monkeypatch.setattr(guard, "RAISE_FAULTS", True)
+    monkeypatch.setenv("LLMLEDGER_SPOOL_DIR", str(tmp_path / "env-spool"))
+    for name in ("LLMLEDGER_URL", "LLMLEDGER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    llmledger.shutdown(timeout=2)
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ from llmledger.capture.config import CaptureConfig
 from llmledger.capture.exporter import Exporter
 from llmledger.capture.spool import Spool
 from llmledger.capture.transport import HttpSender, decode, retry_after_seconds
-from llmledger.ledger import Ledger
 from tests.capture.fake_collector import FakeCollector
-from tests.support.live import LiveServer
 
 
 def event(i: int = 0, **extra: object) -> dict[str, object]:
@@ -173,26 +171,3 @@ def test_child_after_fork_starts_empty(
     assert os.waitstatus_to_exitcode(status) == 0
     exp.close()
     assert len(collector.events) == 1
-
-
-def test_live_server_outage_loses_nothing(
-    ledger: Ledger, live_server: LiveServer, fast_config: CaptureConfig
-) -> None:
-    # ``ledger`` comes first: it empties PostgreSQL before the server starts
-    exp = make(fast_config, live_server.url, key=live_server.ingest_key("acme"), max_retries=1)
-    for i in range(20):
-        exp.submit(event(i))
-        if i == 5:
-            assert exp.flush(5)
-            live_server.stop()
-        if i == 14:
-            assert exp.flush(5)
-            live_server.start()
-    assert exp.flush(10)
-    deadline = time.monotonic() + 10
-    while live_server.event_count() < 20 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    exp.close()
-    totals = live_server.totals()
-    assert totals["events"] == 20
-    assert totals["input_tokens"] == sum(10 + i for i in range(20))

@@ -148,3 +148,14 @@ def test_public_surface_is_guarded() -> None:
     public = {n for n in vars(llmledger) if not n.startswith("_") and n != "annotations"}
     assert set(llmledger.__all__) - {"__version__"} <= public
     assert all(hasattr(llmledger, n) for n in llmledger.__all__)
+
+
+def test_events_are_flushed_at_interpreter_exit(collector: FakeCollector, tmp_path: object) -> None:
+    code = (
+        "import llmledger\n"
+        f"llmledger.configure({collector.url!r}, 'k', max_age=30, spool_dir={str(tmp_path)!r})\n"
+        "llmledger.record(provider='openai', model='gpt-4o', input_tokens=7)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert [e["inputTokens"] for e in collector.events] == [7]
