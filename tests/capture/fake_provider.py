@@ -59,7 +59,11 @@ def _chat(model: str) -> dict[str, Any]:
                 "finish_reason": "stop",
             }
         ],
-        "usage": CHAT_USAGE_CACHED if model == "cached" else CHAT_USAGE,
+        "usage": CHAT_USAGE_CACHED
+        if model == "cached"
+        else {**CHAT_USAGE, "cost": 0.000425}
+        if model == "priced"
+        else CHAT_USAGE,
         "service_tier": "default",
     }
 

@@ -280,3 +280,45 @@ def test_unreadable_usage_keeps_the_event(
     llmledger.wrap(openai_client).chat.completions.create(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
     (event,) = sent(sdk)
     assert event["metadata"] == {"usageUnreadable": True} and event["inputTokens"] == 0
+
+
+def test_parse_and_stream_helpers(sdk: FakeCollector, openai_client: openai.OpenAI) -> None:
+    client = llmledger.wrap(openai_client)
+    client.chat.completions.parse(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
+    with client.chat.completions.stream(model="gpt-4o", messages=MSGS) as stream:  # type: ignore[arg-type]
+        for _ in stream:
+            pass
+    client.responses.parse(model="gpt-5", input="hi")
+    with client.responses.stream(model="gpt-5", input="hi") as rstream:
+        rstream.get_final_response()
+    events = sent(sdk)
+    assert [(e["stream"], e["inputTokens"]) for e in events] == [
+        (False, 19),
+        (True, 19),
+        (False, 36),
+        (True, 36),
+    ]
+
+
+def test_openrouter_cost_flows_through_the_sdk(
+    sdk: FakeCollector, openai_client: openai.OpenAI
+) -> None:
+    llmledger.wrap(openai_client, provider="openrouter").chat.completions.create(
+        model="priced",
+        messages=MSGS,  # type: ignore[arg-type]
+    )
+    (event,) = sent(sdk)
+    assert (event["provider"], event["costUsd"]) == ("openrouter", "0.000425")
+
+
+def test_azure_client(sdk: FakeCollector, provider: FakeProvider) -> None:
+    client = openai.AzureOpenAI(
+        api_key="k", api_version="2024-10-21", azure_endpoint=provider.url, max_retries=0
+    )
+    try:
+        llmledger.wrap(client).chat.completions.create(model="my-deployment", messages=MSGS)  # type: ignore[arg-type]
+    finally:
+        client.close()
+    assert provider.requests[-1]["path"].startswith("/openai/deployments/my-deployment/")
+    (event,) = sent(sdk)
+    assert event["provider"] == "azure_openai" and event["inputTokens"] == 19

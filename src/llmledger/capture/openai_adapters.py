@@ -129,4 +129,22 @@ class Embeddings(MethodAdapter):
         raise NotImplementedError
 
 
-ADAPTERS = [Chat(), Responses(), Embeddings()]
+class ChatParse(Chat):
+    """``chat.completions.parse`` posts by itself (``stream()`` goes through ``create``)."""
+
+    name = "openai.chat.completions.parse"
+    method = "parse"
+
+    def begin(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool, Any]:
+        return kwargs, False, False
+
+
+class ResponsesParse(Responses):
+    name = "openai.responses.parse"
+    method = "parse"
+
+    def begin(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool, Any]:
+        return kwargs, False, None
+
+
+ADAPTERS = [Chat(), ChatParse(), Responses(), ResponsesParse(), Embeddings()]

@@ -56,6 +56,8 @@ def record(
     (``cache_read_tokens``...), ``latency_ms``, ``success``, ``status_code``... and attribution
     (``org_id``, ``user_id``, ``session_id``, ``operation``, ``metadata``...), which wins over
     ``attribute()`` and configured defaults."""
+    own = {k: v for k, v in fields.items() if k not in MEASURES}
+    own_wire = to_wire(own)  # a misspelt keyword is the caller's TypeError, raised here
     try:
         event: dict[str, Any] = {
             "timestamp": time.time() if timestamp is None else timestamp,
@@ -64,21 +66,16 @@ def record(
             "inputTokens": int(input_tokens),
             "outputTokens": int(output_tokens),
         }
-        own: dict[str, Any] = {}
         for key, value in fields.items():
             if key in MEASURES:
                 event[MEASURES[key]] = value
-            else:
-                own[key] = value
         if cost_usd is not None:
             event["costUsd"] = cost_usd if isinstance(cost_usd, str) else format(cost_usd, "f")
-        event.update(merge(attribution(), to_wire(own)))
+        event.update(merge(attribution(), own_wire))
         eid = event_id or str(uuid7(_unix_ms(event["timestamp"])))
         event["eventId"] = eid
         state.emit(event)
         return eid
-    except TypeError:
-        raise  # a wrong keyword is the caller's bug, not ours
     except Exception as exc:
         fault("record", exc)
         return None
