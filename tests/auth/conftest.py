@@ -20,6 +20,10 @@ from llmledger.settings import Settings
 
 PASSWORD = "correct horse battery"
 
+#: for tests of HTTP behaviour rather than storage: SQLite only (storage-touching logic, such as
+#: the throttle's upsert, the audit log's triggers and tenant isolation, runs on both)
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
@@ -91,9 +95,3 @@ def browser(client: TestClient) -> Iterator[Callable[[], TestClient]]:
     yield make
     for c in made:
         c.close()
-
-
-@pytest.fixture
-def unowned_admin(ledger: Ledger) -> dict[str, str]:
-    with ledger.engine.begin() as conn:
-        return {"Authorization": f"Bearer {create_api_token(conn, role='admin', name='x')[1]}"}

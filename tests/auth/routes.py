@@ -79,8 +79,20 @@ def _routes(app: FastAPI) -> Iterator[tuple[str, BaseRoute]]:
         yield ctx.path or "", ctx.original_route
 
 
+_SPECS: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+
+
+def spec_of(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI description; it depends only on the routes, and takes a second to
+    build, so apps with the same routes share one."""
+    key = tuple(sorted((p, ",".join(sorted(getattr(r, "methods", ())))) for p, r in _routes(app)))
+    if key not in _SPECS:
+        _SPECS[key] = app.openapi()
+    return _SPECS[key]
+
+
 def endpoints(app: FastAPI) -> list[Endpoint]:
-    spec = app.openapi()
+    spec = spec_of(app)
     out = []
     for path, route in _routes(app):
         for method in sorted(getattr(route, "methods", None) or ()):

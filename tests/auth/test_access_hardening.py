@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.auth.conftest import sqlite_only
 from tests.auth.routes import Endpoint, endpoints, fill_path
+
+pytestmark = sqlite_only  # middleware and routing: no storage differences to cover
 
 SAMPLE = {"orgId": "acme", "sessionId": "s1"}
 

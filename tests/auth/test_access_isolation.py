@@ -32,7 +32,7 @@ from llmledger.ledger import Ledger
 from llmledger.store import tables as t
 from llmledger.store.schema import metadata
 from tests.auth.conftest import MakeUser, Person, log_in
-from tests.auth.routes import Endpoint, Param, endpoints, fill_path, sample_body
+from tests.auth.routes import Endpoint, Param, endpoints, fill_path, sample_body, spec_of
 
 NOW = dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.UTC)
 A, B = "alpha-org", "bravo-org"
@@ -105,7 +105,7 @@ class World:
 
     @property
     def spec(self) -> dict[str, Any]:
-        return self.client.app.openapi()
+        return spec_of(self.client.app)
 
     def get(self, who: str, url: str, params: dict[str, Any]) -> tuple[int, str]:
         r = self.client.get(url, params=params, headers=self.callers[who])
@@ -228,7 +228,7 @@ def _string_plan(e: Endpoint) -> list[Request]:
     for i, v in enumerate(variants):
         if i > 0 and v == base:
             continue
-        callers = (VIEWER, SESSION, ORG_ADMIN) if i < 2 else (VIEWER,)
+        callers = {0: (VIEWER, SESSION, ORG_ADMIN), 1: (VIEWER, ORG_ADMIN)}.get(i, (VIEWER,))
         plan += [(who, url, tuple(sorted(v.items()))) for who in callers]
     return list(dict.fromkeys(plan))
 
@@ -397,7 +397,7 @@ KNOWN_DEFECTS = {
     ("/api/v1/admin/pricing/models/{id}/history", "id"),
 }
 #: values that pass a text parameter's declared checks and reach the query
-REACHING = ["' OR '1'='1", f"{B}' OR org_id LIKE '%", "%_*\\", "é🙂\u202e\t", "1; DROP TABLE x"]
+REACHING = [f"{B}' OR '1'='1", "%_*\\", "é🙂\u202e\t; DROP TABLE x"]
 #: values that must be refused before any query (or match nothing)
 REFUSED = ["a\x00b", "x" * 5000]
 BY_KIND = {

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import Engine
+
 from llmledger.auth.audit import SYSTEM, record_audit
 from llmledger.auth.passwords import WeakPassword, hasher_for
 from llmledger.auth.users import UserError, create_user, get_user_by_email
 from llmledger.auth.writing import writing
-from llmledger.ledger import Ledger
+from llmledger.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def ensure_first_admin(ledger: Ledger) -> bool:
+def ensure_first_admin(engine: Engine, settings: Settings) -> bool:
     """Make the configured admin unless a user with that email exists; whether one was made.
 
     An existing user is left alone (its password is not reset from the environment), so the
     settings can stay in place after the first start.
     """
-    settings = ledger.settings
     if not settings.admin_email:
         return False
     if settings.admin_password is None:
         log.error("LLMLEDGER_ADMIN_EMAIL is set without LLMLEDGER_ADMIN_PASSWORD; no admin made")
         return False
-    with writing(ledger.engine) as conn:
+    with writing(engine) as conn:
         if get_user_by_email(conn, settings.admin_email) is not None:
             return False
         try:

@@ -51,7 +51,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_ledger:
             app.state.ledger = Ledger.open(settings)
-        ensure_first_admin(app.state.ledger)
+        ensure_first_admin(app.state.ledger.engine, settings)
         try:
             yield
         finally:
