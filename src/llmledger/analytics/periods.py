@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from llmledger.analytics.window import Window, ceil_hour_us, day_start, iso_s, month_start
+from llmledger.analytics.window import ceil_hour_us, day_start, iso_s, month_start
 from llmledger.store.rows import to_us
 
 Range = tuple[int, int]
@@ -23,12 +23,6 @@ def month_to_date(now: dt.datetime) -> Range:
 
 def today(now: dt.datetime) -> Range:
     return to_us(day_start(now)) // 1_000_000, ceil_hour_us(to_us(now) + 1)
-
-
-def last_days(now: dt.datetime, days: int) -> Window:
-    """The last ``days`` UTC days, today (up to now) included."""
-    start = day_start(now) - dt.timedelta(days=days - 1)
-    return Window(to_us(start), to_us(now) + 1)
 
 
 def range_json(range_: Range) -> dict[str, Any]:

@@ -36,8 +36,6 @@ from llmledger.store.rows import US_PER_HOUR
 
 Kind = Literal["rollup", "user_day", "events"]
 
-#: string dimensions stored as ``''`` when absent in rollups (shown as ``null``)
-LABELS = ("org_id", "provider", "model", "agent", "operation", "tier", "user_id")
 USER_DAY_MEASURES = frozenset(("requests", "events", "input_tokens", "output_tokens", "cost_nanos"))
 _USER_DAY_DIMS = frozenset(("bucket", "org_id", "user_id"))
 

@@ -42,11 +42,6 @@ class Window:
         """The window widened to whole hours, as ``(start, end)`` seconds."""
         return self.start_hour, self.end_hour
 
-    def previous(self) -> Window:
-        """The equal-length window just before this one."""
-        length = self.end_us - self.start_us
-        return Window(self.start_us - length, self.start_us)
-
     def as_json(self) -> dict[str, str]:
         return {"startDate": iso(self.start_us), "endDate": iso(self.end_us)}
 
