@@ -50,6 +50,13 @@ def test_wrong_passwords_and_unknown_users_look_alike(
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     assert "set-cookie" not in wrong.headers
+    # a cross-site form can post text/plain, but that is no login (no login CSRF)
+    r = client.post(
+        "/api/v1/auth/login",
+        content='{"email": "v@acme.example", "password": "correct horse battery"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 422
 
 
 @sqlite_only

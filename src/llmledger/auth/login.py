@@ -68,6 +68,8 @@ def _note_failure(conn: Connection, keys: list[tuple[str, int]], at_us: int, win
         conn.dialect.name, "login_failures", ("key", "failures", "window_start_us"), ("key",)
     )
     conn.exec_driver_sql(sql, [(key, 0, at_us) for key, _ in keys])
+    # counters of windows long gone (guessed emails, say) are dropped as new failures come in
+    conn.execute(delete(login_failures).where(lf.window_start_us < at_us - 2 * window))
     stale = lf.window_start_us <= at_us - window
     conn.execute(
         update(login_failures)
