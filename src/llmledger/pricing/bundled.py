@@ -1,7 +1,9 @@
 """The bundled catalog: genai-prices' data compiled into price rows (one per dated price).
 
-Time-of-day prices (off-peak windows) and variants (batch, flex, priority) are not modelled yet:
-the base price is used.
+Time-of-day prices (DeepSeek's off-peak hours) become daily windows on the rows they override:
+genai-prices lets the last active price of a model's list win, so a window applies to the dated
+prices listed before it. Variants (batch, flex, priority) are not modelled: the base price is
+used.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from genai_prices import data as genai_data
 from genai_prices import types as gt
 
-from llmledger.pricing.rows import EPOCH, PriceRow, PriceTier
+from llmledger.pricing.rows import EPOCH, PriceRow, PriceTier, PriceWindow
 
 #: genai-prices price keys → our token classes ($/1M tokens)
 _KEYS = {
@@ -66,27 +68,57 @@ def _prices(mp: Any) -> tuple[dict[str, Decimal], tuple[PriceTier, ...], Decimal
     return base, tiers, per_request
 
 
+def _second(t: dt.time) -> int:
+    """A time of day as seconds after UTC midnight."""
+    offset = t.utcoffset() or dt.timedelta()
+    return int(t.hour * 3600 + t.minute * 60 + t.second - offset.total_seconds()) % 86400
+
+
 def _at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def bundled_rows() -> list[PriceRow]:
     """Every text-token price in the pinned genai-prices data."""
+    return rows_from_providers(genai_data.providers)
+
+
+def rows_from_genai_json(raw: Any) -> list[PriceRow]:
+    """Rows from genai-prices' published ``data.json`` (a list of providers), parsed with the
+    pinned package's own schema so both read it the same way."""
+    parse = getattr(gt, "_providers_from_raw", None)
+    if parse is None or not isinstance(raw, list):
+        raise ValueError("not genai-prices data: expected its data.json (a list of providers)")
+    try:
+        providers = parse(raw)
+    except Exception as exc:  # pydantic's ValidationError, or the schema moved on
+        raise ValueError(f"genai-prices data does not match the pinned schema: {exc}") from None
+    return rows_from_providers(providers)
+
+
+def rows_from_providers(providers: Any) -> list[PriceRow]:
     rows: list[PriceRow] = []
-    for provider in genai_data.providers:
+    for provider in providers:
         for model in provider.models:
             match = match_to_data(model.match)
-            if isinstance(model.prices, list):
-                dated = [
-                    (EPOCH if cp.constraint is None else _at(cp.constraint.start_date), cp.prices)
-                    for cp in model.prices
-                    if not isinstance(cp.constraint, gt.TimeOfDateConstraint)
-                ]
-            else:
-                dated = [(EPOCH, model.prices)]
-            dated.sort(key=lambda d: d[0])
-            for i, (start, mp) in enumerate(dated):
+            listed = model.prices if isinstance(model.prices, list) else [None]
+            dated, daily = [], []
+            for j, cp in enumerate(listed):
+                if cp is None:
+                    dated.append((EPOCH, j, model.prices))
+                elif isinstance(cp.constraint, gt.TimeOfDateConstraint):
+                    daily.append((j, cp.constraint, cp.prices))
+                else:
+                    start = EPOCH if cp.constraint is None else _at(cp.constraint.start_date)
+                    dated.append((start, j, cp.prices))
+            dated.sort(key=lambda d: (d[0], d[1]))
+            for i, (start, j, mp) in enumerate(dated):
                 base, tiers, per_request = _prices(mp)
+                windows = tuple(
+                    PriceWindow(_second(c.start_time), _second(c.end_time), _prices(wp)[0])
+                    for k, c, wp in daily
+                    if k > j
+                )
                 if not base and per_request is None:
                     continue  # priced in units we do not record (images, seconds, pages)
                 end = dated[i + 1][0] if i + 1 < len(dated) else None
@@ -102,6 +134,7 @@ def bundled_rows() -> list[PriceRow]:
                         per_request=per_request,
                         tiers=tiers,
                         notes=model.name,
+                        windows=windows,
                     )
                 )
     return rows

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Protocol
 
 from llmledger.events import UsageEvent
 from llmledger.money import picos_to_nanos
@@ -17,27 +20,85 @@ class PricedCost:
     price_id: int | None
 
 
-def cost_picos(c: CompiledPrice, e: UsageEvent) -> int:
-    """Exact pico-dollars of one event under a compiled price (OTel token rule)."""
+class Usage(Protocol):
+    """Token counts as ``UsageEvent`` has them (OTel rule: cache parts are inside input)."""
+
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cache_write_5m_tokens(self) -> int: ...
+    @property
+    def cache_write_1h_tokens(self) -> int: ...
+    @property
+    def reasoning_tokens(self) -> int: ...
+    @property
+    def input_audio_tokens(self) -> int: ...
+    @property
+    def output_audio_tokens(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUsage:
+    """Usage read back from a stored event (repricing)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+    requests: int = 1
+
+
+_COUNTS = attrgetter(
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "requests",
+)
+
+
+def cost_picos(c: CompiledPrice, e: Usage) -> int:
+    """Exact pico-dollars of one event under a compiled price (OTel token rule).
+
+    A tier replaces every rate of the whole request once its total input passes the threshold
+    (cliff pricing, as the providers bill it).
+    """
+    inp, out, cr, cw5, cw1, rs, ia, oa, requests = _COUNTS(e)
     p = c.base
     for threshold, tier in c.tiers:
-        if e.input_tokens > threshold:
+        if inp > threshold:
             p = tier
             break
-    cached = e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens
-    text_in = max(0, e.input_tokens - cached - e.input_audio_tokens)
-    text_out = max(0, e.output_tokens - e.reasoning_tokens - e.output_audio_tokens)
-    return (
-        text_in * p[0]
-        + text_out * p[1]
-        + e.cache_read_tokens * p[2]
-        + e.cache_write_5m_tokens * p[3]
-        + e.cache_write_1h_tokens * p[4]
-        + e.reasoning_tokens * p[5]
-        + e.input_audio_tokens * p[6]
-        + e.output_audio_tokens * p[7]
-        + e.requests * c.per_request_picos
-    )
+    text_in = inp - cr - cw5 - cw1 - ia
+    text_out = out - rs - oa
+    picos = (text_in if text_in > 0 else 0) * p[0] + (text_out if text_out > 0 else 0) * p[1]
+    if cr:
+        picos += cr * p[2]
+    if cw5:
+        picos += cw5 * p[3]
+    if cw1:
+        picos += cw1 * p[4]
+    if rs:
+        picos += rs * p[5]
+    if ia:
+        picos += ia * p[6]
+    if oa:
+        picos += oa * p[7]
+    return picos + requests * c.per_request_picos
 
 
 class Pricer:
@@ -47,14 +108,31 @@ class Pricer:
         self.book = book
 
     def price(self, event: UsageEvent) -> PricedCost:
-        row = self.book.price_in_force(event.provider, event.model, event.timestamp)
-        if event.cost_usd is not None:
-            nanos = event.cost_nanos
-            assert nanos is not None
-            return PricedCost(nanos, "provider", row.id if row is not None else None)
+        return self.price_usage(
+            event.provider, event.model, event.timestamp, event, reported_nanos=event.cost_nanos
+        )
+
+    def price_usage(
+        self,
+        provider: str,
+        model: str,
+        at: dt.datetime,
+        usage: Usage,
+        *,
+        reported_nanos: int | None = None,
+    ) -> PricedCost:
+        """The cost of ``usage`` of (provider, model) at ``at``; a reported cost is kept as is
+        (and the row in force is still named, so the figure can be compared)."""
+        timeline = self.book.timeline(provider, model)
+        row = None if timeline is None else timeline.at(at)
+        if reported_nanos is not None:
+            return PricedCost(reported_nanos, "provider", None if row is None else row.id)
         if row is None:
-            row = self.book.fallback_at(event.timestamp)
+            row = self.book.fallback_at(at)
             source = "fallback"
         else:
             source = "override" if row.source == "manual" else "catalog"
-        return PricedCost(picos_to_nanos(cost_picos(row.compiled, event)), source, row.id)
+        compiled = row.compiled
+        if compiled.windows:
+            compiled = compiled.at_time(at)
+        return PricedCost(picos_to_nanos(cost_picos(compiled, usage)), source, row.id)

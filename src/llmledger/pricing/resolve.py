@@ -2,22 +2,28 @@
 
 Names are matched the way users send them: exact ids and aliases, the catalog's own match rules
 (prefixes, regexes), ``provider/model`` forms (OpenRouter), dated snapshots
-(``gpt-4o-2024-08-06``, ``claude-sonnet-4-20250514``), and provider aliases. The resolution of
-each distinct (provider, model) is cached, so pricing a repeat model is a dict lookup.
+(``gpt-4o-2024-08-06``, ``claude-sonnet-4-20250514``), and provider aliases. A name can match
+several catalog entries (a synced ``gpt-4o-2024-08-06`` and the bundled ``gpt-4o`` whose rule
+covers it); they are kept most specific first and combined into one timeline per name (see
+``Timeline.of_name``), cached, so pricing a repeat name is a dict lookup and a ``bisect``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from llmledger.pricing.infer import infer_provider
 from llmledger.pricing.rows import PriceRow
+from llmledger.pricing.timeline import PRECEDENCE, Timeline, in_force
 
+__all__ = ["PRECEDENCE", "PROVIDER_ALIASES", "PriceBook", "Timeline", "compile_match", "in_force"]
+
+Key = tuple[str, str]
 Matcher = Callable[[str], bool]
-_PRECEDENCE = {"manual": 0, "litellm": 1, "bundled": 2}
 _DATE_SUFFIX = re.compile(r"[-@_]?(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
 #: other catalog names a provider's models may be listed under, in order
 PROVIDER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -35,8 +41,22 @@ PROVIDER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+_COMPILED: dict[str, Matcher] = {}
+
+
 def compile_match(rule: Any) -> Matcher:
-    """A predicate from a match rule in plain data (``{"equals": ..}``, ``{"or": [..]}``, ..)."""
+    """A predicate from a match rule in plain data (``{"equals": ..}``, ``{"or": [..]}``, ..);
+    remembered, since every reload of the price book compiles the same few thousand rules."""
+    text = json.dumps(rule, sort_keys=True)
+    found = _COMPILED.get(text)
+    if found is None:
+        if len(_COMPILED) >= 50_000:
+            _COMPILED.clear()
+        found = _COMPILED[text] = _compile(rule)
+    return found
+
+
+def _compile(rule: Any) -> Matcher:
     if not isinstance(rule, dict) or len(rule) != 1:
         raise ValueError(f"not a match rule: {rule!r}")
     ((kind, arg),) = rule.items()
@@ -52,7 +72,7 @@ def compile_match(rule: Any) -> Matcher:
         rx = re.compile(arg, re.IGNORECASE)
         return lambda m: rx.search(m) is not None
     if kind in ("or", "and"):
-        parts = [compile_match(r) for r in arg]
+        parts = [_compile(r) for r in arg]
         if kind == "or":
             return lambda m: any(p(m) for p in parts)
         return lambda m: all(p(m) for p in parts)
@@ -63,85 +83,104 @@ class PriceBook:
     """All price rows, in memory and immutable; rebuild it when prices change."""
 
     def __init__(self, rows: Iterable[PriceRow], *, cache_size: int = 50_000) -> None:
-        self._rows: dict[tuple[str, str], list[PriceRow]] = {}
+        self._rows: dict[Key, list[PriceRow]] = {}
         self._fallback: list[PriceRow] = []
-        names: dict[tuple[str, str], tuple[str, str]] = {}
-        rules: dict[str, list[tuple[Matcher, tuple[str, str]]]] = {}
         for row in rows:
             if row.source == "fallback":
                 self._fallback.append(row)
-                continue
-            key = (row.provider.lower(), row.model.lower())
-            self._rows.setdefault(key, []).append(row)
-            names.setdefault(key, key)
-            for alias in row.aliases:
-                names.setdefault((key[0], alias.lower()), key)
-            if row.match is not None and not any(k == key for _, k in rules.get(key[0], [])):
-                rules.setdefault(key[0], []).append((compile_match(row.match), key))
-        for lst in self._rows.values():
-            lst.sort(key=lambda r: r.effective_from)
-        self._fallback.sort(key=lambda r: r.effective_from)
+            else:
+                self._rows.setdefault(row.key, []).append(row)
+        names: dict[Key, Key] = {key: key for key in self._rows}
+        rules: dict[str, list[tuple[Matcher, Key]]] = {}
+        for key, lst in self._rows.items():
+            lst.sort(key=lambda r: (r.effective_from, r.id or 0))
+            for row in lst:
+                # an exact model name always wins over another entry's alias of the same name
+                for alias in row.aliases:
+                    names.setdefault((key[0], alias.lower()), key)
+            for row in lst:
+                if row.match is not None:
+                    rules.setdefault(key[0], []).append((compile_match(row.match), key))
+                    break
+        self._fallback.sort(key=lambda r: (r.effective_from, r.id or 0))
+        self._timelines = {key: Timeline.of_entry(lst) for key, lst in self._rows.items()}
+        self._fallback_timeline = Timeline.of_entry(self._fallback)
         self._names = names
         self._rules = rules
-        self._cache: dict[tuple[str, str], tuple[str, str] | None] = {}
+        self._cache: dict[Key, tuple[Key, ...]] = {}
+        self._found: dict[Key, Timeline | None] = {}
         self._cache_size = cache_size
         self.rows = [r for lst in self._rows.values() for r in lst] + self._fallback
 
     # -- name resolution -----------------------------------------------------------------
-    def resolve(self, provider: str, model: str) -> tuple[str, str] | None:
-        """The catalog key (provider, model) that prices this name, or ``None``."""
-        key = (provider, model)
+    def candidates(self, provider: str, model: str) -> tuple[Key, ...]:
+        """Every catalog key (provider, model) that matches this name, most specific first."""
+        name = (provider, model)
         try:
-            return self._cache[key]
+            return self._cache[name]
         except KeyError:
             pass
-        found = self._resolve(provider.lower(), model.strip().lower())
+        found: dict[Key, None] = {}
+        for key in self._candidates(provider.lower(), model.strip().lower()):
+            found.setdefault(key)
+        keys = tuple(found)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
-        self._cache[key] = found
-        return found
+        self._cache[name] = keys
+        return keys
 
-    def _lookup(self, provider: str, model: str) -> tuple[str, str] | None:
+    def resolve(self, provider: str, model: str) -> Key | None:
+        """The most specific catalog key that matches this name, or ``None``."""
+        keys = self.candidates(provider, model)
+        return keys[0] if keys else None
+
+    def _lookup(self, provider: str, model: str) -> Iterator[Key]:
         for p in (provider, *PROVIDER_ALIASES.get(provider, ())):
             key = self._names.get((p, model))
             if key is not None:
-                return key
+                yield key
             for matcher, key in self._rules.get(p, ()):
                 if matcher(model):
-                    return key
-        return None
+                    yield key
+                    break
 
-    def _resolve(self, provider: str, model: str) -> tuple[str, str] | None:
-        found = self._lookup(provider, model)
-        if found:
-            return found
+    def _candidates(self, provider: str, model: str) -> Iterator[Key]:
+        yield from self._lookup(provider, model)
         if "/" in model:
             prefix, _, rest = model.partition("/")
-            found = self._lookup(prefix, rest) or self._resolve(provider, rest)
-            if found:
-                return found
+            yield from self._lookup(prefix, rest)
+            yield from self._candidates(provider, rest)
         undated = _DATE_SUFFIX.sub("", model)
         if undated != model and undated:
-            found = self._lookup(provider, undated)
-            if found:
-                return found
+            yield from self._lookup(provider, undated)
         inferred = infer_provider(model)
         if inferred and inferred != provider:
-            found = self._lookup(inferred, model) or (
-                self._lookup(inferred, undated) if undated != model else None
-            )
-        return found
+            yield from self._lookup(inferred, model)
+            if undated != model and undated:
+                yield from self._lookup(inferred, undated)
 
     # -- effective dating ----------------------------------------------------------------
+    def timeline(self, provider: str, model: str) -> Timeline | None:
+        """The name's timeline over every entry it matches (cached: the hot path)."""
+        name = (provider, model)
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
+        keys = self.candidates(provider, model)
+        found = Timeline.of_name([(k[0], self._timelines[k]) for k in keys]) if keys else None
+        if len(self._found) >= self._cache_size:
+            self._found.clear()
+        self._found[name] = found
+        return found
+
     def price_in_force(self, provider: str, model: str, at: dt.datetime) -> PriceRow | None:
         """The row that prices (provider, model) at ``at``: manual > litellm > bundled."""
-        key = self.resolve(provider, model)
-        if key is None:
-            return None
-        return _in_force(self._rows[key], at)
+        timeline = self.timeline(provider, model)
+        return None if timeline is None else timeline.at(at)
 
     def fallback_at(self, at: dt.datetime) -> PriceRow:
-        row = _in_force(self._fallback, at) or (self._fallback[0] if self._fallback else None)
+        row = self._fallback_timeline.at(at) or (self._fallback[0] if self._fallback else None)
         if row is None:
             raise LookupError("no fallback price row; run `llmledger db upgrade`")
         return row
@@ -149,15 +188,3 @@ class PriceBook:
     def history(self, provider: str, model: str) -> list[PriceRow]:
         key = self.resolve(provider, model)
         return list(self._rows.get(key, ())) if key else []
-
-
-def _in_force(rows: list[PriceRow], at: dt.datetime) -> PriceRow | None:
-    best: PriceRow | None = None
-    for row in rows:
-        if row.effective_from > at:
-            break
-        if row.effective_to is not None and row.effective_to <= at:
-            continue
-        if best is None or _PRECEDENCE.get(row.source, 9) <= _PRECEDENCE.get(best.source, 9):
-            best = row
-    return best

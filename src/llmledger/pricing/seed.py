@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from llmledger.pricing.bundled import bundled_rows
 from llmledger.pricing.resolve import PriceBook
-from llmledger.pricing.rows import EPOCH, PriceRow, PriceTier
+from llmledger.pricing.rows import EPOCH, PriceRow, PriceTier, PriceWindow
 from llmledger.pricing.tables import PRICE_COLUMNS, price_rows
 from llmledger.store.rows import from_us, to_us
 
@@ -35,7 +35,12 @@ def row_to_db(row: PriceRow, *, changed_us: int, changed_by: str | None = None) 
             for t in row.tiers
         ],
         "notes": row.notes,
-        "changed_by": changed_by,
+        "windows": [
+            {"startS": w.start_s, "endS": w.end_s, **{k: _dec(v) for k, v in w.prices.items()}}
+            for w in row.windows
+        ]
+        or None,
+        "changed_by": changed_by if changed_by is not None else row.changed_by,
         "changed_us": changed_us,
     }
 
@@ -63,6 +68,16 @@ def row_from_db(r: Any) -> PriceRow:
         per_request=Decimal(m["per_request"]) if m["per_request"] else None,
         tiers=tiers,
         notes=m["notes"],
+        windows=tuple(
+            PriceWindow(
+                int(w["startS"]),
+                int(w["endS"]),
+                {k: Decimal(v) for k, v in w.items() if k not in ("startS", "endS") and v},
+            )
+            for w in (m["windows"] or [])
+        ),
+        changed_by=m["changed_by"],
+        changed_at=from_us(m["changed_us"]),
     )
 
 
