@@ -130,3 +130,36 @@ def test_unwrap(sdk: FakeCollector, anthropic_client: anthropic.Anthropic) -> No
     with client.messages.stream(model="claude-fake-1", max_tokens=10, messages=MSGS) as s:  # type: ignore[arg-type]
         s.get_final_message()
     assert sent(sdk) == []
+
+
+def test_async_raw_stream_and_early_close(sdk: FakeCollector, provider: FakeProvider) -> None:
+    async def main() -> None:
+        client = llmledger.wrap(
+            anthropic.AsyncAnthropic(api_key="k", base_url=provider.url, max_retries=0)
+        )
+        async with client:
+            stream = await client.messages.create(
+                model="claude-fake-1",
+                max_tokens=5,
+                messages=MSGS,  # type: ignore[arg-type]
+                stream=True,
+            )
+            assert isinstance(stream, anthropic.AsyncStream)
+            kinds = [e.type async for e in stream]
+            assert kinds[-1] == "message_stop"
+            early = await client.messages.create(
+                model="claude-fake-1",
+                max_tokens=5,
+                messages=MSGS,  # type: ignore[arg-type]
+                stream=True,
+            )
+            first = await early.__anext__()
+            assert first.type == "message_start"
+            await early.close()
+
+    asyncio.run(main())
+    full, early = sent(sdk)
+    expect_usage(full)
+    # closed after message_start: the input side is known, the output is what was seen so far
+    assert early["inputTokens"] == ALL_INPUT and early["outputTokens"] == 1
+    assert early["success"] is True
