@@ -171,3 +171,23 @@ def test_child_after_fork_starts_empty(
     assert os.waitstatus_to_exitcode(status) == 0
     exp.close()
     assert len(collector.events) == 1
+
+
+def test_too_large_batch_is_split(fast_config: CaptureConfig) -> None:
+    c = FakeCollector([(413, {})])
+    try:
+        exp = make(fast_config, c.url, max_age=30.0)
+        for i in range(4):
+            exp.submit(event(i))
+        assert exp.flush(5)
+        exp.close()
+        assert [len(r["body"]["events"]) for r in c.requests] == [4, 2, 2]
+        assert sorted(e["inputTokens"] for r in c.requests[1:] for e in r["body"]["events"]) == [
+            10,
+            11,
+            12,
+            13,
+        ]
+        assert not (fast_config.spool_dir / "dead").exists()
+    finally:
+        c.close()

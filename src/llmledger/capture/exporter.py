@@ -152,7 +152,9 @@ class Exporter:
                 return
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
-        events = [finalize(e) for e in batch]
+        self._deliver_events([finalize(e) for e in batch])
+
+    def _deliver_events(self, events: list[dict[str, Any]]) -> None:
         body = encode(events)
         if time.monotonic() < self._down_until and not self._stop.is_set():
             self._spool(body, len(events))  # collector known down: don't stall the queue
@@ -162,6 +164,11 @@ class Exporter:
             outcome = self._send_with_retries(body)
         finally:
             self._inflight = None
+        if outcome.too_large and len(events) > 1:  # the collector's limit is below ours: halve
+            half = len(events) // 2
+            self._deliver_events(events[:half])
+            self._deliver_events(events[half:])
+            return
         self._settle(body, outcome, events)
 
     def _send_with_retries(self, body: bytes) -> Outcome:

@@ -27,6 +27,8 @@ class Outcome:
     retry_after: float | None = None
     reason: str = ""
     answer: dict[str, Any] | None = None
+    #: the collector said the batch is too large (413): smaller ones may pass
+    too_large: bool = False
 
 
 class Sender(Protocol):
@@ -83,7 +85,7 @@ class HttpSender:
                 retry_after = retry_after_seconds(exc.headers.get("Retry-After"))
             if status == 429 or status >= 500:
                 return Outcome(False, retry=True, retry_after=retry_after, reason=f"HTTP {status}")
-            return Outcome(False, reason=f"HTTP {status}: {detail}")
+            return Outcome(False, reason=f"HTTP {status}: {detail}", too_large=status == 413)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timeout, DNS
             return Outcome(False, retry=True, reason=f"{type(exc).__name__}: {exc}")
         try:
