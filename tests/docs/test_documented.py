@@ -56,3 +56,13 @@ def test_every_route_is_documented():
         if path not in text and f"`{short}" not in text and f"{short}`" not in text:
             missing.append(path)
     assert not missing, f"undocumented routes: {missing}"
+
+
+def test_docs_page_needs_nothing_from_the_internet():
+    from fastapi.testclient import TestClient
+
+    app = create_app(Settings(database_url="sqlite://", secret_key="docs-test"))
+    with TestClient(app) as c:
+        r = c.get("/docs", follow_redirects=False)
+        assert r.status_code == 307 and r.headers["location"] == "/api/reference"
+        assert c.get("/redoc").status_code in (401, 404)

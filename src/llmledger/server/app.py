@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from llmledger.auth.bootstrap import ensure_first_admin
 from llmledger.ledger import Ledger
@@ -63,7 +63,16 @@ def create_app(
         version=version("llmledger"),
         description="Self-hosted LLM cost monitor: ingest usage events, read exact spend.",
         lifespan=lifespan,
+        # FastAPI's Swagger UI and ReDoc load from a CDN; nothing here may fetch from the
+        # internet, so /docs is the self-contained reference page instead
+        docs_url=None,
+        redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs() -> RedirectResponse:
+        return RedirectResponse("/api/reference")
+
     app.state.settings = settings
     # made on first start and kept in the data directory (signs session cookies)
     app.state.secret_key = settings.resolved_secret_key()
