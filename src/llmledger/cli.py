@@ -283,7 +283,7 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
 
 
 #: command groups that live in their own modules (``llmledger.commands.<name>.group``)
-_GROUPS: tuple[str, ...] = ("users", "tokens")
+_GROUPS: tuple[str, ...] = ("users", "tokens", "prices")
 
 
 def _register_groups() -> None:

@@ -105,6 +105,18 @@ class Settings(BaseSettings):
         description="Largest body of any request but ingest (larger: 413).",
     )
 
+    # -- pricing (docs/pricing.md) ------------------------------------------------------------
+    litellm_url: str = Field(
+        default="https://raw.githubusercontent.com/BerriAI/litellm/main/"
+        "model_prices_and_context_window.json",
+        description="Where a LiteLLM price sync downloads the catalog from by default.",
+    )
+    max_price_file_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest price catalog a sync reads (download or upload), in bytes.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -26,6 +26,7 @@ from llmledger.server import (
     costs,
     health,
     ingest,
+    pricing_api,
 )
 from llmledger.server.auth_guard import AuthGuard
 from llmledger.server.auth_hardening import BodyLimit, SecurityHeaders
@@ -104,4 +105,5 @@ def create_app(
     app.include_router(analytics_log.router)
     app.include_router(analytics_admin.router)
     app.include_router(analytics_reference.router)
+    pricing_api.include(app)
     return app
