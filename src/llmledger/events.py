@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import orjson
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -37,10 +38,28 @@ MAX_TOKENS = 10**12  # far above any real request; keeps sums far inside BIGINT
 MAX_COST_USD = Decimal(1_000_000)
 FUTURE_SKEW = dt.timedelta(minutes=10)
 
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refusing it here keeps one bad string from failing
+    # the whole batch's transaction
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
 Label = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STRING)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STRING),
+    AfterValidator(_no_nul),
 ]
-OptLabel = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_STRING)] | None
+OptLabel = (
+    Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=MAX_STRING),
+        AfterValidator(_no_nul),
+    ]
+    | None
+)
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
 
 #: token fields, in the order the store and the CSV export use

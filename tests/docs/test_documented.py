@@ -46,12 +46,12 @@ def test_every_command_is_in_cli_md():
 
 def test_every_route_is_documented():
     app = create_app(Settings(database_url="sqlite://", secret_key="docs-test"))
+    # the OpenAPI description lists every operation, including those of included routers
+    paths = list(app.openapi()["paths"])
+    assert "/api/v1/events" in paths and "/api/v1/admin/llm-costs/global" in paths
     text = _all_docs()
     missing = []
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        if path.startswith(("/openapi", "/docs", "/redoc")) or not path:
-            continue
+    for path in paths:
         short = path.removeprefix("/api/v1/admin/llm-costs")
         if path not in text and f"`{short}" not in text and f"{short}`" not in text:
             missing.append(path)

@@ -226,3 +226,11 @@ def test_a_database_failure_is_503_and_stores_nothing(client, admin, ledger):
     assert "nothing" in r.json()["detail"]
     assert r.headers["Retry-After"]
     assert stored_count(ledger) == 0
+
+
+def test_a_nul_in_a_string_rejects_that_event_only(client, admin, ledger):
+    r = post(client, admin, [ev(agent="bad\x00agent"), ev()]).json()
+    assert r["accepted"] == 1
+    assert r["rejected"][0]["index"] == 0
+    assert "agent" in r["rejected"][0]["errors"][0] and "NUL" in r["rejected"][0]["errors"][0]
+    assert stored_count(ledger) == 1

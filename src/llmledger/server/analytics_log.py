@@ -61,6 +61,8 @@ def get_session(
 ) -> dict[str, Any]:
     """One session's requests in time order, with agent, model, tokens, cost and latency."""
     org = scoped_org(principal, org_id)
+    if "\x00" in session_id:  # ingest never stores a NUL, and PostgreSQL refuses one in a query
+        raise HTTPException(404, "no such session")
     with as_422(), ledger.engine.connect() as conn:
         found = session_detail(conn, session_id=session_id, org_id=org)
     if found is None:
