@@ -164,6 +164,7 @@ def test_deleting_an_override_brings_the_catalog_price_back(
     assert len(_audits(ledger, "price.delete")) == 1
 
 
+@sqlite_only
 def test_a_withdrawn_override_was_never_in_force(
     client: TestClient, admin: dict[str, str], ledger: Ledger, clock: Clock
 ) -> None:
@@ -221,6 +222,7 @@ def test_pricing_an_unpriced_model_suggests_a_reprice(
     assert after["pricedNow"] is True
 
 
+@sqlite_only
 def test_the_fallback_price_changes_from_a_moment_on(
     client: TestClient, admin: dict[str, str], ledger: Ledger, clock: Clock
 ) -> None:

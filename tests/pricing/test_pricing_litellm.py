@@ -170,6 +170,7 @@ def test_a_changed_price_closes_the_old_row_at_the_sync(
     assert book.price_in_force("openai", "gpt-4o", at_sync).id == new.id
 
 
+@sqlite_only
 def test_manual_prices_are_never_touched_by_a_sync(
     client: TestClient, admin: dict[str, str], ledger: Ledger, clock: Clock
 ) -> None:

@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +28,8 @@ from llmledger.store.rows import to_us
 from tests.conftest import Clock
 
 API = "/api/v1/admin/pricing"
+#: the database makes no difference to what these test
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 BASE = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 ROLLUPS = (t.rollup_hour, t.rollup_day, t.sessions, t.session_agents, t.user_day)
 
@@ -178,6 +181,7 @@ def test_a_back_dated_correction_and_reprice_through_the_api(
     assert audits.json()["entries"][0]["after"]["eventsChanged"] == len(changed)
 
 
+@sqlite_only
 def test_a_reprice_job_reports_progress_until_done(
     client: TestClient, admin: dict[str, str], ledger: Ledger
 ) -> None:
