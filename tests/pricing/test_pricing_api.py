@@ -15,6 +15,7 @@ from llmledger.auth.tables import audit_log
 from llmledger.auth.tokens import create_api_token
 from llmledger.events import UsageEvent
 from llmledger.ledger import Ledger
+from llmledger.store import tables as t
 from tests.conftest import Clock
 
 API = "/api/v1/admin/pricing"
@@ -276,3 +277,35 @@ def test_hostile_parameters_are_refused_before_any_query(
     assert client.get(f"{API}/models", params={"search": "_"}, headers=admin).json()["total"] > 0
     bad_date = client.get(f"{API}/unpriced", params={"startDate": "' OR 1=1"}, headers=admin)
     assert bad_date.status_code == 422 and "startDate" in bad_date.text
+
+
+@sqlite_only
+def test_a_manual_price_with_an_off_peak_window(
+    client: TestClient, admin: dict[str, str], ledger: Ledger
+) -> None:
+    body = {
+        "provider": "acme",
+        "model": "acme-night",
+        "inputPerMillion": "2",
+        "windows": [{"startUtc": "22:00", "endUtc": "06:00", "inputPerMillion": "1"}],
+        "effectiveFrom": "2026-01-01",
+    }
+    r = client.post(f"{API}/models", headers=admin, json=body)
+    assert r.status_code == 201, r.text
+    window = {k: v for k, v in r.json()["windows"][0].items() if v is not None}
+    assert window == {"startUtc": "22:00:00", "endUtc": "06:00:00", "inputPerMillion": "1"}
+    day, night = (dt.datetime(2026, 2, 1, h, tzinfo=dt.UTC) for h in (12, 23))
+    _events(ledger, "acme-night", "acme", [day, night], "acme")
+    with ledger.engine.connect() as conn:
+        costs = conn.execute(select(t.events.c.cost_nanos).order_by(t.events.c.ts_us)).scalars()
+        # 1000 input tokens at $2, then $1, per 1M; no output price: output is free
+        assert list(costs) == [2_000_000, 1_000_000]
+    bad = client.post(
+        f"{API}/models",
+        headers=admin,
+        json={
+            **body,
+            "windows": [{"startUtc": "25:00", "endUtc": "06:00", "inputPerMillion": "1"}],
+        },
+    )
+    assert bad.status_code == 422 and "windows.0.startUtc" in bad.text
