@@ -90,6 +90,10 @@ def test_aggregate_repairs_damaged_rollups(
     with ledger.engine.begin() as conn:
         conn.execute(update(t.rollup_day).values(cost_nanos=t.rollup_day.c.cost_nanos + 5))
         conn.execute(t.rollup_hour.delete().where(t.rollup_hour.c.bucket < day + 7200))
+        # /global answers from the narrow rollups: damage them the same way
+        m = t.rollup_day_model
+        conn.execute(update(m).values(cost_nanos=m.c.cost_nanos + 5))
+        conn.execute(t.rollup_hour_model.delete().where(t.rollup_hour_model.c.bucket < day + 7200))
     params = {"startDate": start.date().isoformat(), "endDate": start.date().isoformat()}
     broken = client.get(BASE + "/global", params=params, headers=admin).json()
     r = client.post(BASE + "/aggregate", json={"periodType": "hourly", **params}, headers=admin)

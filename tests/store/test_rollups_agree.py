@@ -126,6 +126,10 @@ def test_rollups_equal_raw_totals_with_duplicates_and_disorder(ledger, batches, 
         ).scalar()
     assert report.differences["rollup_hour"] == []
     assert report.differences["rollup_day"] == []
+    assert report.differences["rollup_hour_model"] == []
+    assert report.differences["rollup_day_model"] == []
+    assert rollup_totals(ledger, t.rollup_hour_model) == raw
+    assert rollup_totals(ledger, t.rollup_day_model) == raw
     assert sessions == in_sessions
 
 

@@ -53,8 +53,15 @@ def choose(filters: Filters, dims: Sequence[str], measures: Sequence[str]) -> Ki
     return "events"
 
 
+_NARROW = frozenset(("bucket", *t.MODEL_DIMENSIONS))
+
+
 def _rollup(span: Span, filters: Filters, dims: Sequence[str], measures: Sequence[str]) -> Select:
-    table = t.rollup_day if span.grain == "day" else t.rollup_hour
+    narrow = set(dims) <= _NARROW and set(filters.labels()) <= _NARROW
+    if narrow:  # the narrow rollup holds the same sums in ~30x fewer rows
+        table = t.rollup_day_model if span.grain == "day" else t.rollup_hour_model
+    else:
+        table = t.rollup_day if span.grain == "day" else t.rollup_hour
     c = table.c
     q = select(*(c[d] for d in dims), *(c[m] for m in measures)).where(
         c.bucket >= span.start, c.bucket < span.end

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from llmledger.store import tables as t
-from llmledger.store.rows import US_PER_DAY, US_PER_HOUR
+from llmledger.store.rows import US_PER_DAY, US_PER_HOUR, model_deltas
 
 _KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
 # rendered inline, so the same expression in SELECT and GROUP BY is textually identical
@@ -94,20 +94,23 @@ def _expected(
 
 
 def _stored(
-    conn: Connection, table: Table, start_s: int, end_s: int
+    conn: Connection, table: Table, start_s: int, end_s: int, keys: tuple[str, ...] = _KEY
 ) -> dict[tuple[Any, ...], tuple[int, ...]]:
     c = table.c
-    q = select(*(c[k] for k in _KEY), *(c[m] for m in t.ROLLUP_MEASURES)).where(
+    q = select(*(c[k] for k in keys), *(c[m] for m in t.ROLLUP_MEASURES)).where(
         c.bucket >= start_s, c.bucket < end_s
     )
     out = {}
+    n = len(keys)
     for row in conn.execute(q):
-        key = (int(row[0]), *row[1:7], bool(row[7]))
-        out[key] = tuple(int(v) for v in row[8:])
+        key = (int(row[0]), *row[1 : n - 1], bool(row[n - 1]))
+        out[key] = tuple(int(v) for v in row[n:])
     return out
 
 
-def _diff(expected: dict[Any, Any], stored: dict[Any, Any]) -> list[dict[str, Any]]:
+def _diff(
+    expected: dict[Any, Any], stored: dict[Any, Any], keys: tuple[str, ...] = _KEY
+) -> list[dict[str, Any]]:
     rows = []
     for key in sorted(expected.keys() | stored.keys(), key=repr):
         want = expected.get(key, (0,) * len(t.ROLLUP_MEASURES))
@@ -116,7 +119,7 @@ def _diff(expected: dict[Any, Any], stored: dict[Any, Any]) -> list[dict[str, An
             delta = {
                 m: w - h for m, w, h in zip(t.ROLLUP_MEASURES, want, have, strict=True) if w != h
             }
-            rows.append({**dict(zip(_KEY, key, strict=True)), "delta": delta})
+            rows.append({**dict(zip(keys, key, strict=True)), "delta": delta})
     return rows
 
 
@@ -253,6 +256,24 @@ def _user_day(conn: Connection, start_us: int, end_us: int) -> int:
     return len(rows)
 
 
+def _replace(
+    conn: Connection,
+    table: Table,
+    keys: tuple[str, ...],
+    rows_by_key: dict[tuple[Any, ...], tuple[int, ...]],
+    start_s: int,
+    end_s: int,
+) -> None:
+    c = table.c
+    conn.execute(delete(table).where(and_(c.bucket >= start_s, c.bucket < end_s)))
+    rows = [
+        {**dict(zip(keys, k, strict=True)), **dict(zip(t.ROLLUP_MEASURES, v, strict=True))}
+        for k, v in rows_by_key.items()
+    ]
+    for i in range(0, len(rows), 5000):
+        conn.execute(table.insert(), rows[i : i + 5000])
+
+
 def rebuild_rollups(
     conn: Connection, *, start_us: int, end_us: int, cutoff_us: int = 0, repair: bool = True
 ) -> RebuildReport:
@@ -263,27 +284,22 @@ def rebuild_rollups(
     report = RebuildReport(start, max(start, end))
     if end <= start:
         return report
-    for name, table, per in (
-        ("rollup_hour", t.rollup_hour, US_PER_HOUR),
-        ("rollup_day", t.rollup_day, US_PER_DAY),
+    model_key = ("bucket", *t.MODEL_DIMENSIONS)
+    for name, table, narrow_table, per in (
+        ("rollup_hour", t.rollup_hour, t.rollup_hour_model, US_PER_HOUR),
+        ("rollup_day", t.rollup_day, t.rollup_day_model, US_PER_DAY),
     ):
         expected = _expected(conn, per, start, end)
-        stored = _stored(conn, table, start // 1_000_000, end // 1_000_000)
-        diff = _diff(expected, stored)
-        report.differences[name] = diff
-        if diff and repair:
-            c = table.c
-            conn.execute(
-                delete(table).where(
-                    and_(c.bucket >= start // 1_000_000, c.bucket < end // 1_000_000)
-                )
-            )
-            rows = [
-                {**dict(zip(_KEY, k, strict=True)), **dict(zip(t.ROLLUP_MEASURES, v, strict=True))}
-                for k, v in expected.items()
-            ]
-            for i in range(0, len(rows), 5000):
-                conn.execute(table.insert(), rows[i : i + 5000])
+        narrow = {k: tuple(v) for k, v in model_deltas(expected).items()}  # type: ignore[arg-type]
+        for tname, tbl, want, keys in (
+            (name, table, expected, _KEY),
+            (f"{name}_model", narrow_table, narrow, model_key),
+        ):
+            stored = _stored(conn, tbl, start // 1_000_000, end // 1_000_000, keys)
+            diff = _diff(want, stored, keys)
+            report.differences[tname] = diff
+            if diff and repair:
+                _replace(conn, tbl, keys, want, start // 1_000_000, end // 1_000_000)
     if repair:
         report.differences["sessions"] = _sessions(conn, start, end, cutoff_us)
         _user_day(conn, start, end)

@@ -195,6 +195,15 @@ def _add(target: dict[Any, list[int]], key: Any, values: list[int]) -> None:
             acc[i] += v
 
 
+def model_deltas(wide: dict[tuple[Any, ...], list[int]]) -> dict[tuple[Any, ...], list[int]]:
+    """Wide rollup deltas (bucket, org, provider, model, agent, operation, tier, success)
+    summed over agent, operation and tier: the deltas of the narrow rollups."""
+    out: dict[tuple[Any, ...], list[int]] = {}
+    for (bucket, org, provider, model, _a, _o, _t, success), values in wide.items():
+        _add(out, (bucket, org, provider, model, success), list(values))
+    return out
+
+
 def rollup_deltas(rows: Iterable[tuple[Any, ...]], *, sign: int = 1) -> RollupDeltas:
     """Aggregate event rows (as made by ``event_row``) into rollup deltas; ``sign=-1`` gives
     the deltas that take those events out again."""

@@ -34,6 +34,7 @@ from llmledger.store.rows import (
     RollupDeltas,
     StoredEvent,
     event_row,
+    model_deltas,
     rollup_deltas,
     to_us,
 )
@@ -76,6 +77,8 @@ def _ensure_orgs(conn: Connection, org_ids: set[str], now_us: int) -> None:
 
 _ROLLUP_KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
 _ROLLUP_COLUMNS = (*_ROLLUP_KEY, *t.ROLLUP_MEASURES)
+_MODEL_KEY = ("bucket", *t.MODEL_DIMENSIONS)
+_MODEL_COLUMNS = (*_MODEL_KEY, *t.ROLLUP_MEASURES)
 _SMALL = ("requests", "events", "input_tokens", "output_tokens", "cost_nanos")
 _SESSION_COLUMNS = ("org_id", "session_id", "user_id", "first_us", "last_us", *_SMALL)
 _AGENT_COLUMNS = ("org_id", "session_id", "agent", "requests", "cost_nanos")
@@ -91,6 +94,11 @@ def apply_deltas(conn: Connection, d: RollupDeltas) -> None:
     for name, deltas in (("rollup_hour", d.hour), ("rollup_day", d.day)):
         sql = upsert_add_sql(dialect, name, _ROLLUP_COLUMNS, _ROLLUP_KEY, t.ROLLUP_MEASURES)
         executemany(conn, sql, [(*k, *v) for k, v in order(deltas)])
+        narrow = model_deltas(deltas)
+        sql = upsert_add_sql(
+            dialect, f"{name}_model", _MODEL_COLUMNS, _MODEL_KEY, t.ROLLUP_MEASURES
+        )
+        executemany(conn, sql, [(*k, *v) for k, v in order(narrow)])
     sql = upsert_add_sql(
         dialect,
         "sessions",
