@@ -192,7 +192,13 @@ def answered_from(kind: str) -> Iterator[None]:
         source.choose = lambda *a, **k: "events"  # type: ignore[assignment]
     elif kind == "coarse":
         source.t = types.SimpleNamespace(  # type: ignore[assignment]
-            rollup_day=COARSE_DAY, rollup_hour=COARSE_HOUR, user_day=t.user_day, events=t.events
+            rollup_day=COARSE_DAY,
+            rollup_hour=COARSE_HOUR,
+            rollup_day_model=COARSE_DAY,
+            rollup_hour_model=COARSE_HOUR,
+            user_day=t.user_day,
+            events=t.events,
+            MODEL_DIMENSIONS=t.MODEL_DIMENSIONS,
         )
     try:
         yield
