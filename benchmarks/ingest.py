@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,7 +83,10 @@ def admin_token(env: dict[str, str]) -> str:
     return out.stdout.decode().strip()
 
 
-def http_ingest(env: dict[str, str], events: list[dict], batch: int, threads: int) -> float:
+def http_ingest(
+    env: dict[str, str], events: list[dict], batch: int, threads: int
+) -> tuple[float, float]:
+    """Events per second, and the server process's CPU microseconds per event."""
     port = free_port()
     proc = run_server(env, port)
     try:
@@ -95,21 +99,38 @@ def http_ingest(env: dict[str, str], events: list[dict], batch: int, threads: in
         with httpx.Client(timeout=120) as warm:  # warm-up: first request loads the price book
             warm.post(url, content=orjson.dumps({"events": []}), headers=headers)
 
-        def send(body: bytes) -> int:
-            with httpx.Client(timeout=300) as c:
-                r = c.post(url, content=body, headers=headers)
-                r.raise_for_status()
-                return int(r.json()["accepted"])
+        local = threading.local()
+        clients: list[httpx.Client] = []
 
-        started = time.perf_counter()
+        def send(body: bytes) -> int:
+            c = getattr(local, "client", None)
+            if c is None:  # one keep-alive connection per client thread, made before timing
+                c = local.client = httpx.Client(timeout=300)
+                clients.append(c)
+            r = c.post(url, content=body, headers=headers)
+            r.raise_for_status()
+            return int(r.json()["accepted"])
+
         with cf.ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda _: send(orjson.dumps({"events": []})), range(threads * 4)))
+            cpu_before = _cpu_seconds(proc.pid)
+            started = time.perf_counter()
             accepted = sum(pool.map(send, bodies))
-        elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            cpu = _cpu_seconds(proc.pid) - cpu_before
+        for c in clients:
+            c.close()
         assert accepted == len(events), (accepted, len(events))
-        return len(events) / elapsed
+        return len(events) / elapsed, cpu / len(events) * 1e6
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ceiling(events: list[dict]) -> float:
@@ -176,15 +197,21 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             env = {**os.environ, "LLMLEDGER_DATA_DIR": d}
             env.pop("LLMLEDGER_DATABASE_URL", None)
-            rate = http_ingest(env, events, args.batch, args.threads)
-            print(f"{mode:8} HTTP ingest -> SQLite      {rate:10,.0f} events/s")
+            rate, cpu = http_ingest(env, events, args.batch, args.threads)
+            print(
+                f"{mode:8} HTTP ingest -> SQLite      {rate:10,.0f} events/s  "
+                f"{cpu:5.1f} µs CPU/event"
+            )
         url = pg_database(args.pg)
         if url:
             try:
                 with tempfile.TemporaryDirectory() as d:
                     env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_DATABASE_URL": url}
-                    rate = http_ingest(env, events, args.batch, args.threads)
-                    print(f"{mode:8} HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s")
+                    rate, cpu = http_ingest(env, events, args.batch, args.threads)
+                    print(
+                        f"{mode:8} HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s  "
+                        f"{cpu:5.1f} µs CPU/event (server process only)"
+                    )
             finally:
                 drop_pg_database(args.pg, url)
     print(f"ceiling: sqlite3.executemany, bare table {ceiling(events):10,.0f} rows/s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -80,6 +81,12 @@ def serve(
     click.echo(
         f"llmledger on http://{host}:{port}  (database: {ledger.engine.url.render_as_string()})"
     )
+    ledger.pricer()  # the price book is long-lived: load it before freezing the heap
+    # Everything built so far lives as long as the process. Freezing it keeps the cyclic
+    # garbage collector from walking it again and again while ingest allocates millions of
+    # short-lived objects (full collections otherwise cost more than the writes).
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
     finally:

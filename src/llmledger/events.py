@@ -47,19 +47,11 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# strings are kept exactly as sent (no trimming): a label is the caller's own name for a thing
 Label = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STRING),
-    AfterValidator(_no_nul),
+    str, StringConstraints(min_length=1, max_length=MAX_STRING), AfterValidator(_no_nul)
 ]
-OptLabel = (
-    Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, max_length=MAX_STRING),
-        AfterValidator(_no_nul),
-    ]
-    | None
-)
+OptLabel = Annotated[str, StringConstraints(max_length=MAX_STRING), AfterValidator(_no_nul)] | None
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
 
 #: token fields, in the order the store and the CSV export use
@@ -143,23 +135,12 @@ class UsageEvent(BaseModel):
     @field_validator("cost_usd", mode="before")
     @classmethod
     def _cost_exact(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-            raise ValueError("must be a decimal string or a number")
-        try:
-            amount = Decimal(str(value).strip())
-        except Exception as exc:
-            raise ValueError(f"{value!r} is not a decimal amount") from exc
-        if not amount.is_finite() or amount < 0 or amount > MAX_COST_USD:
-            raise ValueError(f"must be a finite amount between 0 and {MAX_COST_USD}")
-        return amount
+        return exact_cost(value)
 
     @field_validator("metadata")
     @classmethod
     def _metadata_small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > MAX_METADATA_BYTES:
-            raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
+        metadata_json(value)
         return value
 
     @model_validator(mode="after")
@@ -191,6 +172,36 @@ class UsageEvent(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """The camelCase JSON form (what the SDK sends and the API accepts)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def exact_cost(value: Any) -> Decimal | None:
+    """A reported cost (decimal string or JSON number, read through ``str``) as an exact
+    ``Decimal``; ``ValueError`` names what is wrong with it."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError("must be a decimal string or a number")
+    try:
+        amount = Decimal(str(value).strip())
+    except Exception as exc:
+        raise ValueError(f"{value!r} is not a decimal amount") from exc
+    if not amount.is_finite() or amount < 0 or amount > MAX_COST_USD:
+        raise ValueError(f"must be a finite amount between 0 and {MAX_COST_USD}")
+    return amount
+
+
+def metadata_json(value: dict[str, Any] | None) -> str | None:
+    """``metadata`` as the JSON text that is stored; ``ValueError`` if it is too large or holds
+    what JSON cannot (an integer beyond 64 bits)."""
+    if value is None:
+        return None
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"must be plain JSON ({exc})") from None
+    if len(text) > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    return text.decode()
 
 
 class EventRejected(ValueError):

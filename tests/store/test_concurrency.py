@@ -36,7 +36,7 @@ def test_concurrent_submitters_and_readers(ledger, client, admin):
 
     def submit(batch: list[UsageEvent]) -> None:
         try:
-            fut = ledger.writer.submit(batch)
+            fut = ledger.writer.submit(ledger.writer.prepare(batch))
             res = fut.result(timeout=60)
             assert res.accepted == len(batch)
         except BaseException as exc:  # collected and re-raised below

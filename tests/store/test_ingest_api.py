@@ -234,3 +234,19 @@ def test_a_nul_in_a_string_rejects_that_event_only(client, admin, ledger):
     assert r["rejected"][0]["index"] == 0
     assert "agent" in r["rejected"][0]["errors"][0] and "NUL" in r["rejected"][0]["errors"][0]
     assert stored_count(ledger) == 1
+
+
+def test_labels_are_stored_exactly_as_sent(client, admin, ledger):
+    r = post(client, admin, [ev(agent=" padded ", operation="", model="gpt-4o")]).json()
+    assert r["accepted"] == 1
+    with ledger.engine.connect() as conn:
+        row = conn.execute(select(t.events.c.agent, t.events.c.operation)).one()
+    assert tuple(row) == (" padded ", "")
+
+
+def test_metadata_beyond_json_is_rejected_by_name():
+    from llmledger.events import EventRejected, parse_event
+
+    with pytest.raises(EventRejected) as caught:
+        parse_event(ev(metadata={"n": 2**70}), now=NOW)
+    assert caught.value.errors[0].startswith("metadata: must be plain JSON")

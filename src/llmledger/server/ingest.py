@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from typing import Any
 
@@ -11,9 +12,11 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from llmledger.events import UsageEvent, parse_events
+from llmledger.ledger import Ledger
 from llmledger.server.deps import IngestDep, LedgerDep
+from llmledger.store.prepare import Prepared, prepare_parsed, prepare_wire
 from llmledger.store.writer import WriterClosed, WriterOverloaded
+from llmledger.wire import decode_batch
 
 router = APIRouter(tags=["ingest"])
 
@@ -93,13 +96,10 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
     re-sending an event with the same ``eventId`` changes nothing (it counts as a duplicate)."""
     s = ledger.settings
     body = await read_body(request, s.max_body_bytes)
-    raws = _events_of(body, s.max_batch_events)
-    good, rejected = await run_in_threadpool(parse_events, raws)
     key_org = principal.org_id if principal.role == "ingest" else None
-    if key_org is not None:
-        good, rejected = _scope_to_org(raws, good, rejected, key_org)
+    batch, rejected = await run_in_threadpool(_prepare, ledger, body, key_org)
     try:
-        fut = ledger.writer.submit(good, default_org=key_org)
+        fut = ledger.writer.submit(batch)
     except WriterOverloaded as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
     except WriterClosed as exc:  # the server is shutting down
@@ -120,24 +120,18 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
     )
 
 
-def _scope_to_org(
-    raws: list[Any], good: list[UsageEvent], rejected: list[dict[str, Any]], key_org: str
-) -> tuple[list[UsageEvent], list[dict[str, Any]]]:
-    """Reject events that name another organisation than the ingest key's (with their index)."""
-    bad_indexes = {r["index"] for r in rejected}
-    kept: list[UsageEvent] = []
-    it = iter(good)
-    for index in range(len(raws)):
-        if index in bad_indexes:
-            continue
-        e = next(it)
-        if e.org_id is not None and e.org_id != key_org:
-            rejected.append(
-                {
-                    "index": index,
-                    "errors": [f"orgId: this ingest key writes only to organisation {key_org!r}"],
-                }
-            )
-        else:
-            kept.append(e)
-    return kept, rejected
+def _prepare(
+    ledger: Ledger, body: bytes, key_org: str | None
+) -> tuple[Prepared, list[dict[str, Any]]]:
+    """Priced rows and deltas for the batch, and the rejected events. The fast path takes
+    batches that are wholly valid; anything else is judged event by event by the contract."""
+    s = ledger.settings
+    with ledger.writer.turn:
+        now_us = time.time_ns() // 1000
+        wire = decode_batch(body, max_events=s.max_batch_events)
+        if wire is not None:
+            fast = prepare_wire(wire, ledger.pricer(), key_org=key_org, now_us=now_us)
+            if fast is not None:
+                return fast, []
+        raws = _events_of(body, s.max_batch_events)
+        return prepare_parsed(raws, ledger.pricer(), key_org=key_org, now_us=now_us)

@@ -5,29 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import orjson
-
-from llmledger.events import UsageEvent
+from typing import Any
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_US = dt.timedelta(microseconds=1)
-
-
-class PricedCost(Protocol):
-    @property
-    def cost_nanos(self) -> int: ...
-    @property
-    def cost_source(self) -> str: ...
-    @property
-    def price_id(self) -> int | None: ...
-
-
-class Pricer(Protocol):
-    def price(self, event: UsageEvent) -> PricedCost: ...
 
 
 def to_us(moment: dt.datetime) -> int:
@@ -47,19 +30,7 @@ def day_bucket(ts_us: int) -> int:
     return ts_us // US_PER_DAY * 86400
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event with its price, ready to be written."""
-
-    event: UsageEvent
-    ts_us: int
-    org_id: str
-    cost_nanos: int
-    cost_source: str
-    price_id: int | None
-
-
-#: column order of ``event_row`` tuples (the writer inserts them as they are)
+#: column order of event rows (``store.prepare`` makes them; the writer inserts them as they are)
 EVENT_COLUMNS = (
     "event_id",
     "ts_us",
@@ -115,47 +86,6 @@ SUCCESS, COST, SOURCE = _I["success"], _I["cost_nanos"], _I["cost_source"]
 _TOKENS = slice(_I["input_tokens"], _I["output_audio_tokens"] + 1)
 
 
-def event_row(se: StoredEvent, received_us: int, event_id: str | None = None) -> tuple[Any, ...]:
-    """One ``events`` row, in ``EVENT_COLUMNS`` order."""
-    e = se.event
-    return (
-        event_id or str(e.event_id),
-        se.ts_us,
-        se.org_id,
-        e.user_id,
-        e.agent,
-        e.session_id,
-        e.agent_session_id,
-        e.agent_execution_id,
-        e.agent_plan_id,
-        e.operation,
-        e.tier,
-        e.provider,
-        e.model,
-        e.input_tokens,
-        e.output_tokens,
-        e.cache_read_tokens,
-        e.cache_write_5m_tokens,
-        e.cache_write_1h_tokens,
-        e.reasoning_tokens,
-        e.input_audio_tokens,
-        e.output_audio_tokens,
-        e.requests,
-        e.latency_ms,
-        e.time_to_first_token_ms,
-        e.success,
-        e.error_type,
-        e.status_code,
-        e.request_id,
-        e.stream,
-        se.cost_nanos,
-        se.cost_source,
-        se.price_id,
-        orjson.dumps(e.metadata).decode() if e.metadata is not None else None,
-        received_us,
-    )
-
-
 @dataclass(slots=True)
 class RollupDeltas:
     """Additive changes to every rollup that a set of events touches."""
@@ -205,7 +135,7 @@ def model_deltas(wide: dict[tuple[Any, ...], list[int]]) -> dict[tuple[Any, ...]
 
 
 def rollup_deltas(rows: Iterable[tuple[Any, ...]], *, sign: int = 1) -> RollupDeltas:
-    """Aggregate event rows (as made by ``event_row``) into rollup deltas; ``sign=-1`` gives
+    """Aggregate event rows (as ``store.prepare`` makes them) into rollup deltas; ``sign=-1`` gives
     the deltas that take those events out again."""
     d = RollupDeltas({}, {}, {}, {}, {})
     for r in rows:

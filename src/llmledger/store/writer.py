@@ -1,9 +1,10 @@
 """The one writer path for events.
 
 Every way an event enters llmledger (HTTP ingest, the demo, direct-mode SDK, OTLP, importers)
-ends in ``write_batch``: in one transaction it drops events already stored (by ``eventId``),
-prices the rest, inserts them and adds them to every rollup they touch. So rollups always agree
-with raw events, and re-sending is always safe.
+ends in ``write_batch``. Batches arrive prepared (priced rows and their rollup deltas, computed on
+the submitting thread: see ``prepare``); in one transaction the writer drops events already
+stored (by ``eventId``), inserts the rest and adds them to every rollup they touch. So rollups
+always agree with raw events, and re-sending is always safe.
 
 ``EventWriter`` runs ``write_batch`` on one background thread with group commit: concurrent
 submissions are drained from a queue and committed together, which both keeps SQLite to a single
@@ -25,19 +26,12 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from llmledger.events import UsageEvent
+from llmledger.pricing.cost import Pricer
 from llmledger.store import tables as t
 from llmledger.store.dialect import executemany, insert_ignore_sql, upsert_add_sql
 from llmledger.store.engine import begin_immediate
-from llmledger.store.rows import (
-    EVENT_COLUMNS,
-    Pricer,
-    RollupDeltas,
-    StoredEvent,
-    event_row,
-    model_deltas,
-    rollup_deltas,
-    to_us,
-)
+from llmledger.store.prepare import Prepared, prepare_events
+from llmledger.store.rows import EVENT_COLUMNS, ORG, RollupDeltas, model_deltas, rollup_deltas
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +118,6 @@ def apply_deltas(conn: Connection, d: RollupDeltas) -> None:
     executemany(conn, sql, [(*k, *v) for k, v in order(d.user_day)])
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
-    events: Sequence[UsageEvent]
-    default_org: str | None = None
-
-
 def _sorted(d: dict[Any, Any]) -> list[tuple[Any, Any]]:
     return sorted(d.items())
 
@@ -138,62 +126,59 @@ def _as_is(d: dict[Any, Any]) -> Any:
     return d.items()
 
 
-def write_batch(
-    conn: Connection,
-    submissions: Sequence[Submission],
-    *,
-    pricer: Pricer,
-    now_us: int,
-) -> list[WriteResult]:
-    """Write submissions inside the caller's transaction; one ``WriteResult`` per submission.
+def write_batch(conn: Connection, batches: Sequence[Prepared], *, now_us: int) -> list[WriteResult]:
+    """Write prepared batches inside the caller's transaction; one ``WriteResult`` per batch.
 
     Duplicates are rare, so the insert is optimistic: ``ON CONFLICT DO NOTHING`` and a count of
-    what went in. Only when the count falls short (an ``eventId`` was already stored) is the batch
-    rolled back to a savepoint and written again after looking up which ids are stored.
+    what went in, and the deltas prepared with the rows are added as they are. Only when the
+    count falls short (an ``eventId`` was already stored, or sent twice) is the work rolled back
+    to a savepoint and done again: look up which ids are stored, keep the first copy of each new
+    one, and recompute the deltas from the rows that really go in.
     """
     savepoint = conn.begin_nested()
-    results, rows, orgs = _price(submissions, pricer, now_us, stored=set())
+    rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
     inserted = _insert_events(conn, rows)
-    if inserted != len(rows):
+    if inserted == len(rows):
+        results = [WriteResult(len(b.rows), 0) for b in batches]
+        if len(batches) > 1 and conn.dialect.name == "postgresql":
+            # one sorted pass, so that concurrent nodes lock rollup rows in the same order
+            deltas = [rollup_deltas(rows)]
+        else:
+            deltas = [b.deltas for b in batches]
+    else:
         savepoint.rollback()
         savepoint = conn.begin_nested()
         stored = _existing_ids(conn, [r[0] for r in rows])
-        results, rows, orgs = _price(submissions, pricer, now_us, stored=stored)
+        results, rows = _fresh(batches, stored)
         inserted = _insert_events(conn, rows)
         if inserted != len(rows):  # another writer got there between our read and insert
             raise IntegrityError("concurrent insert of the same eventId", None, Exception())
+        deltas = [rollup_deltas(rows)]
     if rows:
-        _ensure_orgs(conn, orgs, now_us)
-        apply_deltas(conn, rollup_deltas(rows))
+        _ensure_orgs(conn, {r[ORG] for r in rows}, now_us)
+        for d in deltas:
+            apply_deltas(conn, d)
     savepoint.commit()
     return results
 
 
-def _price(
-    submissions: Sequence[Submission], pricer: Pricer, now_us: int, *, stored: set[str]
-) -> tuple[list[WriteResult], list[tuple[Any, ...]], set[str]]:
+def _fresh(
+    batches: Sequence[Prepared], stored: set[str]
+) -> tuple[list[WriteResult], list[tuple[Any, ...]]]:
+    """The rows whose ids are neither stored nor seen earlier in ``batches``, with the count of
+    accepted and duplicate events per batch."""
     results: list[WriteResult] = []
     rows: list[tuple[Any, ...]] = []
-    orgs: set[str] = set()
     seen = set(stored)
-    for sub in submissions:
-        accepted = duplicates = 0
-        for e in sub.events:
-            eid = str(e.event_id)
-            if eid in seen:
-                duplicates += 1
-                continue
-            seen.add(eid)
-            priced = pricer.price(e)
-            org = e.org_id or sub.default_org or ""
-            orgs.add(org)
-            se = StoredEvent(
-                e, to_us(e.timestamp), org, priced.cost_nanos, priced.cost_source, priced.price_id
-            )
-            rows.append(event_row(se, now_us, eid))
-            accepted += 1
-        results.append(WriteResult(accepted, duplicates))
-    return results, rows, orgs
+    for b in batches:
+        accepted = 0
+        for r in b.rows:
+            if r[0] not in seen:
+                seen.add(r[0])
+                rows.append(r)
+                accepted += 1
+        results.append(WriteResult(accepted, len(b.rows) - accepted))
+    return results, rows
 
 
 def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
@@ -227,12 +212,17 @@ class EventWriter:
         self._pricer = pricer
         self._max_batch = max_batch
         self._clock_us = clock_us
-        self._queue: queue.Queue[tuple[Submission, Future[WriteResult]] | None] = queue.Queue(
+        self._queue: queue.Queue[tuple[Prepared, Future[WriteResult]] | None] = queue.Queue(
             maxsize=max_pending
         )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        #: Held by the writer thread while it writes, and by ingest while it prepares. The
+        #: sqlite3 driver releases the GIL around every row it steps; were a CPU-bound Python
+        #: thread running meanwhile, the writer would wait a whole switch interval (5 ms) to get
+        #: the GIL back after each row (a convoy: measured 440x slower). Taking turns is faster.
+        self.turn = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -253,22 +243,27 @@ class EventWriter:
             thread.join(timeout)
 
     # -- submitting ------------------------------------------------------------------------
-    def submit(
-        self, events: Sequence[UsageEvent], *, default_org: str | None = None
-    ) -> Future[WriteResult]:
+    def prepare(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> Prepared:
+        """Price ``events`` and compute their deltas on the calling thread."""
+        return prepare_events(
+            events, self._pricer(), default_org=default_org, received_us=self._clock_us()
+        )
+
+    def submit(self, batch: Prepared) -> Future[WriteResult]:
+        """Queue a prepared batch; the future resolves after its commit."""
         if self._closed:
             raise WriterClosed("the event writer is closed; the server is shutting down")
         self.start()
         fut: Future[WriteResult] = Future()
         try:
-            self._queue.put_nowait((Submission(events, default_org), fut))
+            self._queue.put_nowait((batch, fut))
         except queue.Full:
             raise WriterOverloaded("the event writer is busy; retry shortly") from None
         return fut
 
     def write(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> WriteResult:
         """Write now on the calling thread, outside the queue (CLI, demo, direct mode, tests)."""
-        return self._commit([Submission(events, default_org)])[0]
+        return self._commit([self.prepare(events, default_org=default_org)])[0]
 
     # -- the writer thread -----------------------------------------------------------------
     def _run(self) -> None:
@@ -277,7 +272,7 @@ class EventWriter:
             if item is None:
                 return
             group = [item]
-            count = len(item[0].events)
+            count = len(item[0].rows)
             while count < self._max_batch:
                 try:
                     nxt = self._queue.get_nowait()
@@ -287,15 +282,16 @@ class EventWriter:
                     self._queue.put(None)  # finish this group, then stop
                     break
                 group.append(nxt)
-                count += len(nxt[0].events)
+                count += len(nxt[0].rows)
             self._write_group(group)
 
-    def _write_group(self, group: list[tuple[Submission, Future[WriteResult]]]) -> None:
+    def _write_group(self, group: list[tuple[Prepared, Future[WriteResult]]]) -> None:
         try:
-            results = self._commit([s for s, _ in group])
+            with self.turn:
+                results = self._commit([s for s, _ in group])
         except Exception:
             if len(group) == 1:
-                log.exception("writing a batch of %d events failed", len(group[0][0].events))
+                log.exception("writing a batch of %d events failed", len(group[0][0].rows))
                 group[0][1].set_exception(_fault())
                 return
             # one bad submission must not fail its neighbours: write them one by one
@@ -305,15 +301,13 @@ class EventWriter:
         for (_, fut), res in zip(group, results, strict=True):
             fut.set_result(res)
 
-    def _commit(self, subs: list[Submission]) -> list[WriteResult]:
+    def _commit(self, batches: list[Prepared]) -> list[WriteResult]:
         for attempt in range(5):
             try:
                 with self._engine.connect() as conn:
                     begin_immediate(conn)
                     with conn.begin():
-                        return write_batch(
-                            conn, subs, pricer=self._pricer(), now_us=self._clock_us()
-                        )
+                        return write_batch(conn, batches, now_us=self._clock_us())
             except (IntegrityError, OperationalError):
                 # another node committed the same eventId first (PostgreSQL), or a transient
                 # lock/serialisation failure: the retry re-reads what is stored
