@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from llmledger.ledger import Ledger
 from llmledger.server.deps import IngestDep, LedgerDep
 from llmledger.store.prepare import Prepared, prepare_parsed, prepare_wire
-from llmledger.store.writer import WriterClosed, WriterOverloaded
+from llmledger.store.writer import WriterClosed, WriteResult, WriterOverloaded
 from llmledger.wire import decode_batch
 
 router = APIRouter(tags=["ingest"])
@@ -97,9 +98,8 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
     s = ledger.settings
     body = await read_body(request, s.max_body_bytes)
     key_org = principal.org_id if principal.role == "ingest" else None
-    batch, rejected = await run_in_threadpool(_prepare, ledger, body, key_org)
     try:
-        fut = ledger.writer.submit(batch)
+        fut, rejected = await run_in_threadpool(_prepare_and_submit, ledger, body, key_org)
     except WriterOverloaded as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
     except WriterClosed as exc:  # the server is shutting down
@@ -118,6 +118,15 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
         duplicates=result.duplicates,
         rejected=[Rejection(**r) for r in sorted(rejected, key=lambda r: r["index"])],
     )
+
+
+def _prepare_and_submit(
+    ledger: Ledger, body: bytes, key_org: str | None
+) -> tuple[Future[WriteResult], list[dict[str, Any]]]:
+    """Prepare the batch and hand it to the writer: its commit, and the rejected events."""
+    with ledger.writer.preparing():
+        batch, rejected = _prepare(ledger, body, key_org)
+        return ledger.writer.submit(batch), rejected
 
 
 def _prepare(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import add
 from typing import Any
 
 US_PER_HOUR = 3_600_000_000
@@ -121,8 +122,7 @@ def _add(target: dict[Any, list[int]], key: Any, values: list[int]) -> None:
     if acc is None:
         target[key] = values
     else:
-        for i, v in enumerate(values):
-            acc[i] += v
+        acc[:] = map(add, acc, values)
 
 
 def model_deltas(wide: dict[tuple[Any, ...], list[int]]) -> dict[tuple[Any, ...], list[int]]:
