@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from llmledger.events import UsageEvent
 from llmledger.store import tables as t
+from llmledger.store.writer import GROUP_WAIT_S
 
 
 def _events(n: int, org: str) -> list[UsageEvent]:
@@ -64,3 +66,21 @@ def test_concurrent_submitters_and_readers(ledger, client, admin):
     expected_cost = raw
     assert n == 24 * 200
     assert rolled == expected_cost
+
+
+def test_batches_announced_while_the_writer_waits_join_one_commit(ledger):
+    commits: list[int] = []
+    event.listen(ledger.engine, "commit", lambda conn: commits.append(1))
+    writer = ledger.writer
+    first, second = writer.prepare(_events(5, "a")), writer.prepare(_events(7, "b"))
+    with writer.preparing():
+        a = writer.submit(first)
+        time.sleep(0.01)  # the writer has taken the first batch and waits for this one
+        b = writer.submit(second)
+    assert (a.result(timeout=10).accepted, b.result(timeout=10).accepted) == (5, 7)
+    assert len(commits) == 1
+    # with nothing announced, a lone batch is committed at once
+    started = time.monotonic()
+    writer.submit(writer.prepare(_events(3, "c"))).result(timeout=10)
+    assert len(commits) == 2
+    assert time.monotonic() - started < GROUP_WAIT_S
