@@ -231,7 +231,7 @@ class EventWriter:
         #: Held by the writer thread while it writes, and by ingest while it prepares. The
         #: sqlite3 driver releases the GIL around every row it steps; were a CPU-bound Python
         #: thread running meanwhile, the writer would wait a whole switch interval (5 ms) to get
-        #: the GIL back after each row (a convoy: measured 440x slower). Taking turns is faster.
+        #: the GIL back after each row (a convoy: measured 600x slower). Taking turns is faster.
         self.turn = threading.Lock()
         # batches being prepared for ``submit`` right now: the writer waits a moment for them,
         # so that they join the group it is about to commit
