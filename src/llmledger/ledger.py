@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from llmledger.events import UsageEvent
 from llmledger.pricing.cost import Pricer
-from llmledger.pricing.seed import load_price_book, seed_bundled_prices
+from llmledger.pricing.seed import load_price_book, prices_version, seed_bundled_prices
 from llmledger.settings import Settings
 from llmledger.store import migrate
 from llmledger.store.engine import make_engine
@@ -28,6 +28,9 @@ class Ledger:
         self.engine = engine or make_engine(settings)
         self._pricer: Pricer | None = None
         self._pricer_lock = threading.Lock()
+        self._prices_version: str | None = None
+        self._prices_checked = 0.0
+        self._poll_s = settings.prices_poll_seconds
         self.writer = EventWriter(self.engine, self.pricer, max_batch=settings.writer_max_batch)
 
     @classmethod
@@ -51,11 +54,20 @@ class Ledger:
 
     # -- pricing ---------------------------------------------------------------------------
     def pricer(self) -> Pricer:
+        """The pricer of the prices in force. At most every ``prices_poll_seconds`` it checks
+        the prices version in the database and reloads when another process (the CLI, another
+        app node) changed prices."""
         pricer = self._pricer
-        if pricer is None:
+        if pricer is None or time.monotonic() >= self._prices_checked + self._poll_s:
             with self._pricer_lock:
                 if self._pricer is None:
                     self.reload_prices()
+                elif time.monotonic() >= self._prices_checked + self._poll_s:
+                    with self.engine.connect() as conn:
+                        version = prices_version(conn)
+                    self._prices_checked = time.monotonic()
+                    if version != self._prices_version:
+                        self.reload_prices()
                 pricer = self._pricer
         assert pricer is not None
         return pricer
@@ -63,8 +75,13 @@ class Ledger:
     def reload_prices(self) -> None:
         """Rebuild the in-memory price book after prices change."""
         with self.engine.connect() as conn:
+            # the version first: a change landing between the two reads is then seen as new
+            # at the next check, never lost
+            version = prices_version(conn)
             book = load_price_book(conn)
         self._pricer = Pricer(book)
+        self._prices_version = version
+        self._prices_checked = time.monotonic()
 
     # -- writing ---------------------------------------------------------------------------
     def write(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> WriteResult:

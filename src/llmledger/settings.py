@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default=Decimal("30"),
         description="USD per 1M output tokens for models no catalog knows (seeds the fallback).",
     )
+    prices_poll_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often a process checks whether another one changed prices.",
+    )
     writer_max_batch: int = Field(
         default=50_000,
         ge=1,

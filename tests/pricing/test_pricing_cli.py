@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -100,3 +101,23 @@ def test_prices_commands_end_to_end(env: Settings, tmp_path: Path) -> None:
         "price.delete",
     ]
     assert all(label.startswith("cli:") for _, label in actions)
+
+
+def test_a_running_process_picks_up_a_price_set_on_the_command_line(env: Settings) -> None:
+    server = Ledger.open(env.model_copy(update={"prices_poll_seconds": 0.2}))
+    event = UsageEvent(
+        event_id=uuid.uuid4(),
+        timestamp=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),  # after the change
+        provider="acme",
+        model="acme-ft",
+        input_tokens=1_000_000,
+    )
+    assert server.pricer().price(event).cost_source == "fallback"
+    run("prices", "set", "acme-ft", "--provider", "acme", "--input", "2", "--output", "8")
+    deadline = time.monotonic() + 5
+    while server.pricer().price(event).cost_source == "fallback":
+        assert time.monotonic() < deadline, "the price change never reached the running process"
+        time.sleep(0.05)
+    priced = server.pricer().price(event)
+    assert (priced.cost_source, priced.cost_nanos) == ("override", 2_000_000_000)
+    server.close()

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from llmledger.pricing.convert import iso, row_json
 from llmledger.pricing.rows import PriceRow
-from llmledger.pricing.seed import row_from_db, row_to_db
+from llmledger.pricing.seed import bump_prices_version, row_from_db, row_to_db
 from llmledger.pricing.tables import price_rows
 from llmledger.pricing.timeline import PRECEDENCE
 from llmledger.store.engine import begin_immediate
@@ -74,10 +74,12 @@ def price_change(engine: Engine) -> Iterator[Connection]:
 
 
 def lock_prices(conn: Connection) -> None:
-    """Serialise price changes (two syncs, or a sync and an edit, never interleave). SQLite
-    needs nothing: its writers already take the database lock with ``BEGIN IMMEDIATE``."""
+    """Serialise price changes (two syncs, or a sync and an edit, never interleave; SQLite's
+    writers already take the database lock with ``BEGIN IMMEDIATE``), and mark prices as
+    changed so that every process reloads them."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PRICES_LOCK})")
+    bump_prices_version(conn)
 
 
 def get_row(conn: Connection, row_id: int) -> PriceRow | None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from llmledger.pricing.bundled import bundled_rows
 from llmledger.pricing.resolve import PriceBook
 from llmledger.pricing.rows import EPOCH, PriceRow, PriceTier, PriceWindow
 from llmledger.pricing.tables import PRICE_COLUMNS, price_rows
 from llmledger.store.rows import from_us, to_us
+from llmledger.store.tables import app_settings
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -109,7 +112,32 @@ def seed_bundled_prices(
     if rows:
         now_us = to_us(now)
         conn.execute(price_rows.insert(), [row_to_db(r, changed_us=now_us) for r in rows])
+        bump_prices_version(conn)
     return len(rows)
+
+
+#: the ``app_settings`` key whose value changes with every change to prices
+PRICES_VERSION = "prices_version"
+
+
+def bump_prices_version(conn: Connection) -> None:
+    """Mark prices as changed, in the caller's transaction: every process (other app nodes,
+    a server while the CLI edits prices) sees a new version and reloads its price book."""
+    token, now_us = uuid.uuid4().hex, time.time_ns() // 1000
+    c = app_settings.c
+    done = conn.execute(
+        update(app_settings).where(c.key == PRICES_VERSION).values(value=token, updated_us=now_us)
+    )
+    if done.rowcount == 0:
+        conn.execute(
+            app_settings.insert().values(key=PRICES_VERSION, value=token, updated_us=now_us)
+        )
+
+
+def prices_version(conn: Connection) -> str | None:
+    c = app_settings.c
+    found = conn.execute(select(c.value).where(c.key == PRICES_VERSION)).scalar_one_or_none()
+    return None if found is None else str(found)
 
 
 def load_price_book(conn: Connection) -> PriceBook:
