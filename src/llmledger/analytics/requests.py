@@ -20,46 +20,13 @@ from llmledger.analytics.source import raw_where
 from llmledger.analytics.window import Window, iso
 from llmledger.money import nanos_to_float
 from llmledger.store import tables as t
+from llmledger.store.rows import EVENT_COLUMNS
 
 _CURSOR = re.compile(r"(-?\d{1,19})\.(\d{1,19})")
 _MAX_INT = 2**63 - 1
 
-#: the event columns a request row shows, in ``event_json`` order
-COLUMNS = (
-    "id",
-    "event_id",
-    "ts_us",
-    "org_id",
-    "user_id",
-    "agent",
-    "session_id",
-    "agent_session_id",
-    "agent_execution_id",
-    "agent_plan_id",
-    "operation",
-    "provider",
-    "model",
-    "tier",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "input_audio_tokens",
-    "output_audio_tokens",
-    "requests",
-    "cost_nanos",
-    "cost_source",
-    "price_id",
-    "latency_ms",
-    "ttft_ms",
-    "success",
-    "error_type",
-    "status_code",
-    "request_id",
-    "stream",
-)
+#: the event columns a request row shows (``event_json`` reads them by name)
+COLUMNS = ("id", *(c for c in EVENT_COLUMNS if c not in ("metadata", "received_us")))
 
 
 class CursorError(ParamError):

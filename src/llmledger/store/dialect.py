@@ -39,9 +39,13 @@ def flavor(conn: Connection) -> Flavor:
 
 
 @cache
-def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
-    ph = _FLAVORS[dialect].placeholder
+def insert_sql(dialect: str, table: str, columns: tuple[str, ...], *, bulk: bool = False) -> str:
+    """``INSERT`` of one row per parameter set, or with ``bulk`` (PostgreSQL) of a whole batch
+    given as one array per column."""
     cols = ", ".join(columns)
+    if bulk:
+        return f"INSERT INTO {table} ({cols}) {_unnest(table, columns)}"
+    ph = _FLAVORS[dialect].placeholder
     return f"INSERT INTO {table} ({cols}) VALUES ({', '.join([ph] * len(columns))})"
 
 
@@ -55,6 +59,8 @@ def upsert_add_sql(
     least: tuple[str, ...] = (),
     greatest: tuple[str, ...] = (),
     keep_nonempty: tuple[str, ...] = (),
+    *,
+    bulk: bool = False,
 ) -> str:
     """``INSERT`` the row, or add its ``add`` columns to the stored row with the same key."""
     f = _FLAVORS[dialect]
@@ -66,21 +72,17 @@ def upsert_add_sql(
         for c in keep_nonempty
     ]
     return (
-        f"{insert_sql(dialect, table, columns)} "
+        f"{insert_sql(dialect, table, columns, bulk=bulk)} "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)}"
     )
 
 
 @cache
 def insert_ignore_sql(
-    dialect: str, table: str, columns: tuple[str, ...], key: tuple[str, ...]
+    dialect: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], *, bulk: bool = False
 ) -> str:
-    return f"{insert_sql(dialect, table, columns)} ON CONFLICT ({', '.join(key)}) DO NOTHING"
-
-
-def executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    if rows:
-        conn.exec_driver_sql(sql, list(rows))
+    head = insert_sql(dialect, table, columns, bulk=bulk)
+    return f"{head} ON CONFLICT ({', '.join(key)}) DO NOTHING"
 
 
 @cache
@@ -117,8 +119,7 @@ def upsert_add(
     if dialect != "postgresql":
         conn.exec_driver_sql(upsert_add_sql(dialect, table, columns, key, add, **kw), list(rows))
         return
-    head = upsert_add_sql(dialect, table, columns, key, add, **kw)
-    sql = head.replace(_values(dialect, len(columns)), _unnest(table, columns), 1)
+    sql = upsert_add_sql(dialect, table, columns, key, add, **kw, bulk=True)
     _execute_binary(conn, sql, _as_columns(rows))
 
 
@@ -133,10 +134,10 @@ def insert_ignore(
     if not rows:
         return 0
     dialect = conn.dialect.name
-    sql = insert_ignore_sql(dialect, table, columns, key)
     if dialect != "postgresql":
+        sql = insert_ignore_sql(dialect, table, columns, key)
         return int(conn.exec_driver_sql(sql, list(rows)).rowcount)
-    sql = sql.replace(_values(dialect, len(columns)), _unnest(table, columns), 1)
+    sql = insert_ignore_sql(dialect, table, columns, key, bulk=True)
     return _execute_binary(conn, sql, _as_columns(rows))
 
 
@@ -146,7 +147,3 @@ def _execute_binary(conn: Connection, sql: str, params: tuple[list[Any], ...]) -
     with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
         cur.execute(sql, params)
         return int(cur.rowcount)
-
-
-def _values(dialect: str, n: int) -> str:
-    return f"VALUES ({', '.join([_FLAVORS[dialect].placeholder] * n)})"

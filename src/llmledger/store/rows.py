@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from operator import add
 from typing import Any
 
+from llmledger.events import ATTRIBUTION_FIELDS, TOKEN_FIELDS
+
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -35,25 +37,10 @@ def day_bucket(ts_us: int) -> int:
 EVENT_COLUMNS = (
     "event_id",
     "ts_us",
-    "org_id",
-    "user_id",
-    "agent",
-    "session_id",
-    "agent_session_id",
-    "agent_execution_id",
-    "agent_plan_id",
-    "operation",
-    "tier",
+    *ATTRIBUTION_FIELDS,
     "provider",
     "model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "input_audio_tokens",
-    "output_audio_tokens",
+    *TOKEN_FIELDS,
     "requests",
     "latency_ms",
     "ttft_ms",
