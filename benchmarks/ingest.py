@@ -85,8 +85,9 @@ def admin_token(env: dict[str, str]) -> str:
 
 def http_ingest(
     env: dict[str, str], events: list[dict], batch: int, threads: int
-) -> tuple[float, float]:
-    """Events per second, and the server process's CPU microseconds per event."""
+) -> tuple[float, float, float, float]:
+    """Events per second, and CPU microseconds per event of the server, of its writer process
+    (0 when it writes in a thread) and of this client."""
     port = free_port()
     proc = run_server(env, port)
     try:
@@ -114,23 +115,34 @@ def http_ingest(
         with cf.ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda _: send(orjson.dumps({"events": []})), range(threads * 4)))
             cpu_before = _cpu_seconds(proc.pid)
+            client_before = time.process_time()
             started = time.perf_counter()
             accepted = sum(pool.map(send, bodies))
             elapsed = time.perf_counter() - started
-            cpu = _cpu_seconds(proc.pid) - cpu_before
+            cpu_after = _cpu_seconds(proc.pid)
+            client = time.process_time() - client_before
+        own, writer = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
         for c in clients:
             c.close()
         assert accepted == len(events), (accepted, len(events))
-        return len(events) / elapsed, cpu / len(events) * 1e6
+        n = len(events)
+        return n / elapsed, own / n * 1e6, writer / n * 1e6, client / n * 1e6
     finally:
         proc.terminate()
         proc.wait(30)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux ``/proc``)."""
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU time of a process, and of its children such as the writer process
+    (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = [
+        int(c)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for c in (task / "children").read_text().split()
+    ]
+    return own, sum(sum(_cpu_seconds(c)) for c in children)
 
 
 def ceiling(events: list[dict]) -> float:
@@ -197,20 +209,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             env = {**os.environ, "LLMLEDGER_DATA_DIR": d}
             env.pop("LLMLEDGER_DATABASE_URL", None)
-            rate, cpu = http_ingest(env, events, args.batch, args.threads)
+            rate, cpu, writer, client = http_ingest(env, events, args.batch, args.threads)
             print(
                 f"{mode:8} HTTP ingest -> SQLite      {rate:10,.0f} events/s  "
-                f"{cpu:5.1f} µs CPU/event"
+                f"CPU µs/event: server {cpu:5.1f} + writer process {writer:5.1f}, "
+                f"client {client:4.1f}"
             )
         url = pg_database(args.pg)
         if url:
             try:
                 with tempfile.TemporaryDirectory() as d:
                     env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_DATABASE_URL": url}
-                    rate, cpu = http_ingest(env, events, args.batch, args.threads)
+                    rate, cpu, writer, client = http_ingest(env, events, args.batch, args.threads)
                     print(
                         f"{mode:8} HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s  "
-                        f"{cpu:5.1f} µs CPU/event (server process only)"
+                        f"CPU µs/event: server {cpu:5.1f} + writer process {writer:5.1f}, "
+                        f"client {client:4.1f} (PostgreSQL's own not counted)"
                     )
             finally:
                 drop_pg_database(args.pg, url)

@@ -44,12 +44,25 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def writer() -> str:
+    """Where the ledger's server-side writer runs. Tests default to a thread (no process to
+    start per test); the ingest tests parametrize this over ``thread`` and ``process``, and
+    the live server runs as ``llmledger serve`` would (``auto``)."""
+    return "thread"
+
+
+@pytest.fixture
 def settings(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
+    backend: str,
+    writer: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: SqliteTemplate,
 ) -> Settings:
     if backend == "postgresql":
-        return request.getfixturevalue("postgres_db").settings_for(tmp_path / "data")
-    return sqlite_template.settings_for(tmp_path / "data")
+        db = request.getfixturevalue("postgres_db")
+        return db.settings_for(tmp_path / "data", writer=writer)
+    return sqlite_template.settings_for(tmp_path / "data", writer=writer)
 
 
 @pytest.fixture

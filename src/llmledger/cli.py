@@ -82,6 +82,7 @@ def serve(
         f"llmledger on http://{host}:{port}  (database: {ledger.engine.url.render_as_string()})"
     )
     ledger.pricer()  # the price book is long-lived: load it before freezing the heap
+    ledger.writer.start()  # the writer process, if any, is up before the first request
     # Everything built so far lives as long as the process. Freezing it keeps the cyclic
     # garbage collector from walking it again and again while ingest allocates millions of
     # short-lived objects (full collections otherwise cost more than the writes).

@@ -20,6 +20,7 @@ from llmledger.store import migrate
 from llmledger.store.engine import make_engine
 from llmledger.store.rows import from_us
 from llmledger.store.writer import EventWriter, WriteResult
+from llmledger.store.writer_process import WriterProcess
 
 
 class Ledger:
@@ -31,7 +32,23 @@ class Ledger:
         self._prices_version: str | None = None
         self._prices_checked = 0.0
         self._poll_s = settings.prices_poll_seconds
-        self.writer = EventWriter(self.engine, self.pricer, max_batch=settings.writer_max_batch)
+        self.writer = EventWriter(
+            self.engine,
+            self.pricer,
+            max_batch=settings.writer_max_batch,
+            remote=self._writer_process() if engine is None else None,
+        )
+
+    def _writer_process(self) -> WriterProcess | None:
+        mode = self.settings.writer
+        dialect = self.engine.dialect.name
+        if mode == "auto":
+            database = self.engine.url.database
+            in_memory = not database or database == ":memory:"
+            mode = "process" if dialect == "sqlite" and not in_memory else "thread"
+        if mode == "thread":
+            return None
+        return WriterProcess(self.settings, ordered=dialect == "postgresql")
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Ledger:

@@ -7,6 +7,7 @@ import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
         default=50_000,
         ge=1,
         description="Most events the writer commits in one group-commit transaction.",
+    )
+    writer: Literal["auto", "process", "thread"] = Field(
+        default="auto",
+        description="Where the server writes ingested events: process (a child process, so "
+        "preparing and writing use two cores), thread, or auto (process for a SQLite file, "
+        "thread otherwise).",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     # -- access (docs/access.md) -------------------------------------------------------------

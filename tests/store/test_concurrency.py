@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 
+import pytest
 from sqlalchemy import event, func, select
 
 from llmledger.events import UsageEvent
@@ -31,6 +32,7 @@ def _events(n: int, org: str) -> list[UsageEvent]:
     ]
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_concurrent_submitters_and_readers(ledger, client, admin):
     errors: list[BaseException] = []
     batches = [_events(200, f"org{i % 3}") for i in range(24)]

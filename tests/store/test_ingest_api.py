@@ -1,4 +1,5 @@
-"""POST /api/v1/events end to end, in process, on SQLite and PostgreSQL."""
+"""POST /api/v1/events end to end, in process, on SQLite and PostgreSQL; the core cases with
+the writer both in a thread and in its own process."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def stored_count(ledger: Ledger) -> int:
         return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_accepts_a_batch_and_reads_back_exact_totals(client, admin, ledger):
     # gpt-4o: $2.50/M input, $1.25/M cached input, $10/M output
     # 800 uncached * 2.5 + 200 cached * 1.25 + 500 * 10 = 7250 $/M = $0.00725 per event
@@ -65,6 +67,7 @@ def test_accepts_a_batch_and_reads_back_exact_totals(client, admin, ledger):
     assert src == ["catalog"]
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_resending_a_batch_changes_nothing(client, admin, ledger):
     batch = [ev() for _ in range(25)]
     assert post(client, admin, batch).json()["accepted"] == 25
@@ -76,6 +79,7 @@ def test_resending_a_batch_changes_nothing(client, admin, ledger):
     assert stored_count(ledger) == 25
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_duplicates_inside_one_batch_count_once(client, admin, ledger):
     one = ev()
     r = post(client, admin, [one, one, ev()]).json()
@@ -83,6 +87,7 @@ def test_duplicates_inside_one_batch_count_once(client, admin, ledger):
     assert stored_count(ledger) == 2
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_good_events_are_kept_when_others_are_rejected(client, admin, ledger):
     batch = [
         ev(),
@@ -212,6 +217,7 @@ def test_health(client):
     assert r.json()["status"] == "ok"
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_a_database_failure_is_503_and_stores_nothing(client, admin, ledger):
     from sqlalchemy import text
 

@@ -41,11 +41,11 @@ class SqliteTemplate:
         ledger = Ledger.open(settings)
         ledger.close()
 
-    def settings_for(self, data_dir: Path) -> Settings:
+    def settings_for(self, data_dir: Path, *, writer: str = "thread") -> Settings:
         data_dir.mkdir(parents=True, exist_ok=True)
         target = data_dir / "llmledger.db"
         shutil.copyfile(self.path, target)
-        return Settings(data_dir=data_dir, database_url=f"sqlite:///{target}")
+        return Settings(data_dir=data_dir, database_url=f"sqlite:///{target}", writer=writer)
 
 
 class PostgresDatabase:
@@ -107,9 +107,9 @@ class PostgresDatabase:
                         )
                     )
 
-    def settings_for(self, data_dir: Path) -> Settings:
+    def settings_for(self, data_dir: Path, *, writer: str = "thread") -> Settings:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return Settings(data_dir=data_dir, database_url=self.url)
+        return Settings(data_dir=data_dir, database_url=self.url, writer=writer)
 
     def drop(self) -> None:
         admin = sa.create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")

@@ -48,7 +48,8 @@ class LiveServer:
     def start(self) -> LiveServer:
         if self._server is not None:
             return self
-        app = create_app(self.settings)
+        # the writer as `llmledger serve` would place it (a process of its own on SQLite)
+        app = create_app(self.settings.model_copy(update={"writer": "auto"}))
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )

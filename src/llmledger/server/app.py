@@ -52,6 +52,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_ledger:
             app.state.ledger = Ledger.open(settings)
+            app.state.ledger.writer.start()
         ensure_first_admin(app.state.ledger.engine, settings)
         try:
             yield

@@ -98,7 +98,7 @@ def _unnest(table: str, columns: tuple[str, ...]) -> str:
     return f"SELECT * FROM unnest({arrays})"
 
 
-def _as_columns(rows: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+def _as_columns(rows: Sequence[Sequence[Any]]) -> tuple[list[Any], ...]:
     return tuple(list(c) for c in zip(*rows, strict=True))
 
 
@@ -108,7 +108,7 @@ def upsert_add(
     columns: tuple[str, ...],
     key: tuple[str, ...],
     add: tuple[str, ...],
-    rows: Sequence[tuple[Any, ...]],
+    rows: Sequence[Sequence[Any]],
     **kw: tuple[str, ...],
 ) -> None:
     """Add ``rows`` into ``table`` (see ``upsert_add_sql``). On PostgreSQL the keys of ``rows``
@@ -128,7 +128,7 @@ def insert_ignore(
     table: str,
     columns: tuple[str, ...],
     key: tuple[str, ...],
-    rows: Sequence[tuple[Any, ...]],
+    rows: Sequence[Sequence[Any]],
 ) -> int:
     """Insert the ``rows`` whose key is not stored yet; how many went in."""
     if not rows:

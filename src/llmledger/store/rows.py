@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import add
 from typing import Any
@@ -85,7 +85,7 @@ class RollupDeltas:
     user_day: dict[tuple[int, str, str], list[int]]
 
 
-def measures(r: tuple[Any, ...]) -> list[int]:
+def measures(r: Sequence[Any]) -> list[int]:
     """The rollup measures of one event row, in ``ROLLUP_MEASURES`` order."""
     latency = r[LATENCY]
     cost = r[COST]
@@ -121,7 +121,44 @@ def model_deltas(wide: dict[tuple[Any, ...], list[int]]) -> dict[tuple[Any, ...]
     return out
 
 
-def rollup_deltas(rows: Iterable[tuple[Any, ...]], *, sign: int = 1) -> RollupDeltas:
+def merge_deltas(parts: Sequence[RollupDeltas]) -> RollupDeltas:
+    """The deltas of several batches as one, so that a group commit adds each rollup row once.
+    The parts are left as they were (a group that fails is written again batch by batch)."""
+    if len(parts) == 1:
+        return parts[0]
+    out = RollupDeltas(
+        dict(parts[0].hour),
+        dict(parts[0].day),
+        dict(parts[0].sessions),
+        dict(parts[0].session_agents),
+        dict(parts[0].user_day),
+    )
+    for d in parts[1:]:
+        for target, more in (
+            (out.hour, d.hour),
+            (out.day, d.day),
+            (out.session_agents, d.session_agents),
+            (out.user_day, d.user_day),
+        ):
+            for key, values in more.items():
+                acc = target.get(key)
+                target[key] = values if acc is None else list(map(add, acc, values))
+        sessions = out.sessions
+        for key, s in d.sessions.items():
+            acc = sessions.get(key)
+            if acc is None:
+                sessions[key] = s
+            else:
+                sessions[key] = [
+                    acc[0] or s[0],
+                    min(acc[1], s[1]),
+                    max(acc[2], s[2]),
+                    *map(add, acc[3:], s[3:]),
+                ]
+    return out
+
+
+def rollup_deltas(rows: Iterable[Sequence[Any]], *, sign: int = 1) -> RollupDeltas:
     """Aggregate event rows (as ``store.prepare`` makes them) into rollup deltas; ``sign=-1`` gives
     the deltas that take those events out again."""
     d = RollupDeltas({}, {}, {}, {}, {})

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,9 +32,21 @@ from llmledger.store import tables as t
 from llmledger.store.dialect import insert_ignore, upsert_add
 from llmledger.store.engine import begin_immediate
 from llmledger.store.prepare import Prepared, prepare_events
-from llmledger.store.rows import EVENT_COLUMNS, ORG, RollupDeltas, model_deltas, rollup_deltas
+from llmledger.store.rows import (
+    EVENT_COLUMNS,
+    ORG,
+    RollupDeltas,
+    merge_deltas,
+    model_deltas,
+    rollup_deltas,
+)
+
+if TYPE_CHECKING:
+    from llmledger.store.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+B = TypeVar("B")
 
 _IN_CHUNK = 900
 #: how long a group commit may wait for batches that are still being prepared
@@ -45,6 +57,13 @@ GROUP_WAIT_S = 0.05
 class WriteResult:
     accepted: int
     duplicates: int
+
+
+class WriteFailed(RuntimeError):
+    """A batch was not stored; the transaction rolled back (HTTP 503: resend it)."""
+
+
+REFUSED = "the database refused the write; nothing of this batch was stored"
 
 
 class WriterOverloaded(RuntimeError):
@@ -79,56 +98,56 @@ _AGENT_COLUMNS = ("org_id", "session_id", "agent", "requests", "cost_nanos")
 _USER_DAY_COLUMNS = ("bucket", "org_id", "user_id", *_SMALL)
 
 
-def apply_deltas(conn: Connection, d: RollupDeltas) -> None:
-    """Add rollup deltas (negative ones take events out). Keys are sorted so that concurrent
-    PostgreSQL writers lock rows in the same order and cannot deadlock."""
-    dialect = conn.dialect.name
-    # SQLite has one writer, so lock order does not matter there and sorting is skipped
-    order = _sorted if dialect == "postgresql" else _as_is
-    for name, deltas in (("rollup_hour", d.hour), ("rollup_day", d.day)):
-        upsert_add(
-            conn,
-            name,
-            _ROLLUP_COLUMNS,
-            _ROLLUP_KEY,
-            t.ROLLUP_MEASURES,
-            [(*k, *v) for k, v in order(deltas)],
-        )
-        upsert_add(
-            conn,
-            f"{name}_model",
-            _MODEL_COLUMNS,
-            _MODEL_KEY,
-            t.ROLLUP_MEASURES,
-            [(*k, *v) for k, v in order(model_deltas(deltas))],
-        )
-    upsert_add(
-        conn,
+#: the rollup upserts of a write, in the order ``delta_rows`` lists their rows
+_Names = tuple[str, ...]
+_UPSERTS: tuple[tuple[str, _Names, _Names, _Names, dict[str, _Names]], ...] = (
+    ("rollup_hour", _ROLLUP_COLUMNS, _ROLLUP_KEY, t.ROLLUP_MEASURES, {}),
+    ("rollup_hour_model", _MODEL_COLUMNS, _MODEL_KEY, t.ROLLUP_MEASURES, {}),
+    ("rollup_day", _ROLLUP_COLUMNS, _ROLLUP_KEY, t.ROLLUP_MEASURES, {}),
+    ("rollup_day_model", _MODEL_COLUMNS, _MODEL_KEY, t.ROLLUP_MEASURES, {}),
+    (
         "sessions",
         _SESSION_COLUMNS,
         ("org_id", "session_id"),
         _SMALL,
-        [(*k, *v) for k, v in order(d.sessions)],
-        least=("first_us",),
-        greatest=("last_us",),
-        keep_nonempty=("user_id",),
-    )
-    upsert_add(
-        conn,
-        "session_agents",
-        _AGENT_COLUMNS,
-        ("org_id", "session_id", "agent"),
-        ("requests", "cost_nanos"),
-        [(*k, *v) for k, v in order(d.session_agents)],
-    )
-    upsert_add(
-        conn,
-        "user_day",
-        _USER_DAY_COLUMNS,
-        ("bucket", "org_id", "user_id"),
-        _SMALL,
-        [(*k, *v) for k, v in order(d.user_day)],
-    )
+        {"least": ("first_us",), "greatest": ("last_us",), "keep_nonempty": ("user_id",)},
+    ),
+    ("session_agents", _AGENT_COLUMNS, ("org_id", "session_id", "agent"), _AGENT_COLUMNS[3:], {}),
+    ("user_day", _USER_DAY_COLUMNS, ("bucket", "org_id", "user_id"), _SMALL, {}),
+)
+
+#: rows to upsert into each rollup table, in ``_UPSERTS`` order (plain data: it can travel to
+#: the writer process)
+DeltaRows = Sequence[Sequence[Sequence[Any]]]
+
+
+def delta_rows(d: RollupDeltas, *, ordered: bool) -> DeltaRows:
+    """The upsert rows of ``d``. ``ordered`` sorts them by key, so that concurrent PostgreSQL
+    writers lock rollup rows in the same order and cannot deadlock (SQLite has one writer, so
+    the sort is skipped there)."""
+    order = _sorted if ordered else _as_is
+    return [
+        [(*k, *v) for k, v in order(deltas)]
+        for deltas in (
+            d.hour,
+            model_deltas(d.hour),
+            d.day,
+            model_deltas(d.day),
+            d.sessions,
+            d.session_agents,
+            d.user_day,
+        )
+    ]
+
+
+def apply_delta_rows(conn: Connection, rows: DeltaRows) -> None:
+    for (table, columns, key, add, kw), some in zip(_UPSERTS, rows, strict=True):
+        upsert_add(conn, table, columns, key, add, some, **kw)
+
+
+def apply_deltas(conn: Connection, d: RollupDeltas) -> None:
+    """Add rollup deltas (negative ones take events out)."""
+    apply_delta_rows(conn, delta_rows(d, ordered=conn.dialect.name == "postgresql"))
 
 
 def _sorted(d: dict[Any, Any]) -> list[tuple[Any, Any]]:
@@ -139,8 +158,34 @@ def _as_is(d: dict[Any, Any]) -> Any:
     return d.items()
 
 
+def group_delta_rows(batches: Sequence[Prepared], *, ordered: bool) -> DeltaRows:
+    """One set of upsert rows for a group of batches: each rollup row is added to once."""
+    return delta_rows(merge_deltas([b.deltas for b in batches]), ordered=ordered)
+
+
 def write_batch(conn: Connection, batches: Sequence[Prepared], *, now_us: int) -> list[WriteResult]:
-    """Write prepared batches inside the caller's transaction; one ``WriteResult`` per batch.
+    """Write prepared batches inside the caller's transaction; one ``WriteResult`` per batch."""
+    rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
+    ordered = conn.dialect.name == "postgresql"
+    return write_rows(
+        conn,
+        rows,
+        [len(b.rows) for b in batches],
+        group_delta_rows(batches, ordered=ordered),
+        now_us=now_us,
+    )
+
+
+def write_rows(
+    conn: Connection,
+    rows: Sequence[Sequence[Any]],
+    sizes: Sequence[int],
+    deltas: DeltaRows | None,
+    *,
+    now_us: int,
+) -> list[WriteResult]:
+    """Write event rows (the batches of ``sizes``, one after another) and add ``deltas``, their
+    rollup upserts (``None``: compute them here), inside the caller's transaction.
 
     Duplicates are rare, so the insert is optimistic: ``ON CONFLICT DO NOTHING`` and a count of
     what went in, and the deltas prepared with the rows are added as they are. Only when the
@@ -149,52 +194,80 @@ def write_batch(conn: Connection, batches: Sequence[Prepared], *, now_us: int) -
     one, and recompute the deltas from the rows that really go in.
     """
     savepoint = conn.begin_nested()
-    rows = batches[0].rows if len(batches) == 1 else [r for b in batches for r in b.rows]
     inserted = _insert_events(conn, rows)
     if inserted == len(rows):
-        results = [WriteResult(len(b.rows), 0) for b in batches]
-        if len(batches) > 1 and conn.dialect.name == "postgresql":
-            # one sorted pass, so that concurrent nodes lock rollup rows in the same order
-            deltas = [rollup_deltas(rows)]
-        else:
-            deltas = [b.deltas for b in batches]
+        results = [WriteResult(n, 0) for n in sizes]
     else:
         savepoint.rollback()
         savepoint = conn.begin_nested()
         stored = _existing_ids(conn, [r[0] for r in rows])
-        results, rows = _fresh(batches, stored)
+        results, rows = _fresh(rows, sizes, stored)
         inserted = _insert_events(conn, rows)
         if inserted != len(rows):  # another writer got there between our read and insert
             raise IntegrityError("concurrent insert of the same eventId", None, Exception())
-        deltas = [rollup_deltas(rows)]
+        deltas = None
     if rows:
         _ensure_orgs(conn, {r[ORG] for r in rows}, now_us)
-        for d in deltas:
-            apply_deltas(conn, d)
+        if deltas is None:
+            deltas = delta_rows(rollup_deltas(rows), ordered=conn.dialect.name == "postgresql")
+        apply_delta_rows(conn, deltas)
     savepoint.commit()
     return results
 
 
 def _fresh(
-    batches: Sequence[Prepared], stored: set[str]
-) -> tuple[list[WriteResult], list[tuple[Any, ...]]]:
-    """The rows whose ids are neither stored nor seen earlier in ``batches``, with the count of
+    rows: Sequence[Sequence[Any]], sizes: Sequence[int], stored: set[str]
+) -> tuple[list[WriteResult], list[Sequence[Any]]]:
+    """The rows whose ids are neither stored nor seen earlier in ``rows``, with the count of
     accepted and duplicate events per batch."""
     results: list[WriteResult] = []
-    rows: list[tuple[Any, ...]] = []
+    fresh: list[Sequence[Any]] = []
     seen = set(stored)
-    for b in batches:
+    it = iter(rows)
+    for n in sizes:
         accepted = 0
-        for r in b.rows:
+        for _ in range(n):
+            r = next(it)
             if r[0] not in seen:
                 seen.add(r[0])
-                rows.append(r)
+                fresh.append(r)
                 accepted += 1
-        results.append(WriteResult(accepted, len(b.rows) - accepted))
-    return results, rows
+        results.append(WriteResult(accepted, n - accepted))
+    return results, fresh
 
 
-def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def commit_with_retry(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in a write transaction (``BEGIN IMMEDIATE`` on SQLite), retried on a
+    conflict: another node committed the same ``eventId`` first (PostgreSQL), or a transient
+    lock or serialisation failure. The retry re-reads what is stored."""
+    for attempt in range(5):
+        try:
+            with engine.connect() as conn:
+                begin_immediate(conn)
+                with conn.begin():
+                    return work(conn)
+        except (IntegrityError, OperationalError):
+            if attempt == 4:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def commit_isolated(
+    commit: Callable[[list[B]], list[WriteResult]], batches: list[B]
+) -> list[WriteResult | Exception]:
+    """Commit ``batches`` together; when that fails, each alone, so that one bad batch does not
+    fail its neighbours. A batch that fails alone gets ``WriteFailed``."""
+    try:
+        return list(commit(batches))
+    except Exception:
+        if len(batches) == 1:
+            log.exception("writing a batch of events failed")
+            return [WriteFailed(REFUSED)]
+        return [out for b in batches for out in commit_isolated(commit, [b])]
+
+
+def _insert_events(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
     return insert_ignore(conn, "events", EVENT_COLUMNS, ("event_id",), rows)
 
 
@@ -217,8 +290,11 @@ class EventWriter:
         max_batch: int = 50_000,
         max_pending: int = 256,
         clock_us: Callable[[], int] = _now_us,
+        remote: WriterProcess | None = None,
     ) -> None:
         self._engine = engine
+        #: the writer process that commits for the writer thread (None: the thread commits)
+        self._remote = remote
         self._pricer = pricer
         self._max_batch = max_batch
         self._clock_us = clock_us
@@ -238,10 +314,19 @@ class EventWriter:
         self._preparing = 0
         self._prepared = threading.Condition()
 
+    @property
+    def process_id(self) -> int | None:
+        """The writer process's pid (None: the writer thread commits)."""
+        return None if self._remote is None else self._remote.pid
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        """Start the writer thread, and the writer process if there is one (a process that
+        cannot start raises here; one that stops later is restarted by the next group)."""
         with self._lock:
             if self._thread is None:
+                if self._remote is not None:
+                    self._remote.start()
                 self._closed = False
                 self._thread = threading.Thread(
                     target=self._run, name="llmledger-writer", daemon=True
@@ -255,6 +340,8 @@ class EventWriter:
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
+        if self._remote is not None:
+            self._remote.close()
 
     # -- submitting ------------------------------------------------------------------------
     def prepare(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> Prepared:
@@ -295,9 +382,14 @@ class EventWriter:
 
     # -- the writer thread -----------------------------------------------------------------
     def _run(self) -> None:
+        remote = self._remote
         while True:
+            if remote is not None:
+                remote.acquire_slot()  # at most two groups are with the writer process
             item = self._queue.get()
             if item is None:
+                if remote is not None:
+                    remote.release_slot()
                 return
             group = [item]
             count = len(item[0].rows)
@@ -306,7 +398,10 @@ class EventWriter:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
-                    if self._await_preparations(deadline):
+                    # in process, waiting for announced batches makes bigger groups, which cost
+                    # less per event; a writer process is not kept waiting (groups grow by
+                    # themselves while it writes)
+                    if remote is None and self._await_preparations(deadline):
                         continue
                     break
                 if nxt is None:
@@ -327,36 +422,23 @@ class EventWriter:
             return True
 
     def _write_group(self, group: list[tuple[Prepared, Future[WriteResult]]]) -> None:
-        try:
-            with self.turn:
-                results = self._commit([s for s, _ in group])
-        except Exception:
-            if len(group) == 1:
-                log.exception("writing a batch of %d events failed", len(group[0][0].rows))
-                group[0][1].set_exception(_fault())
-                return
-            # one bad submission must not fail its neighbours: write them one by one
-            for item in group:
-                self._write_group([item])
+        batches = [b for b, _ in group]
+        remote = self._remote
+        if remote is not None:
+            remote.send(batches, [fut for _, fut in group])  # resolved when the answer comes
             return
-        for (_, fut), res in zip(group, results, strict=True):
-            fut.set_result(res)
+        outcomes = commit_isolated(self._commit_in_turn, batches)
+        for (_, fut), out in zip(group, outcomes, strict=True):
+            if isinstance(out, WriteResult):
+                fut.set_result(out)
+            else:
+                fut.set_exception(out)
+
+    def _commit_in_turn(self, batches: list[Prepared]) -> list[WriteResult]:
+        with self.turn:
+            return self._commit(batches)
 
     def _commit(self, batches: list[Prepared]) -> list[WriteResult]:
-        for attempt in range(5):
-            try:
-                with self._engine.connect() as conn:
-                    begin_immediate(conn)
-                    with conn.begin():
-                        return write_batch(conn, batches, now_us=self._clock_us())
-            except (IntegrityError, OperationalError):
-                # another node committed the same eventId first (PostgreSQL), or a transient
-                # lock/serialisation failure: the retry re-reads what is stored
-                if attempt == 4:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
-
-
-def _fault() -> Exception:
-    return RuntimeError("the database refused the write; nothing of this batch was stored")
+        return commit_with_retry(
+            self._engine, lambda conn: write_batch(conn, batches, now_us=self._clock_us())
+        )
