@@ -2,10 +2,13 @@
 one transaction, answer after commit) into SQLite and PostgreSQL, next to the ceiling: the same
 rows written with ``sqlite3.executemany`` into a bare table.
 
-The server runs as a real ``llmledger serve`` process (one process, one core's worth of Python);
-this script is the client, posting pre-encoded batches from a few threads.
+The server runs as a real ``llmledger serve`` process; this script is the client, posting
+pre-encoded batches from a few keep-alive threads. SQLite is measured with the writer as
+``serve`` places it by default (``LLMLEDGER_WRITER=process``: a child process commits while the
+server prepares) and, as the baseline, in a thread of the one server process.
 
     .venv/bin/python benchmarks/ingest.py [--events 200000] [--batch 5000] [--pg URL]
+                                          [--modes live,backfill] [--writers process,thread]
 """
 
 from __future__ import annotations
@@ -202,33 +205,36 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--pg", default=os.environ.get("LLMLEDGER_TEST_PG_URL", PG_DEFAULT))
     ap.add_argument("--modes", default="live,backfill", help="live, backfill or both")
+    ap.add_argument("--writers", default="process,thread", help="SQLite writers to measure")
     args = ap.parse_args()
     print(f"{args.events} demo events, batches of {args.batch}, {args.threads} client threads")
     for mode in args.modes.split(","):
         events = make_events(args.events, mode)
-        with tempfile.TemporaryDirectory() as d:
-            env = {**os.environ, "LLMLEDGER_DATA_DIR": d}
-            env.pop("LLMLEDGER_DATABASE_URL", None)
-            rate, cpu, writer, client = http_ingest(env, events, args.batch, args.threads)
-            print(
-                f"{mode:8} HTTP ingest -> SQLite      {rate:10,.0f} events/s  "
-                f"CPU µs/event: server {cpu:5.1f} + writer process {writer:5.1f}, "
-                f"client {client:4.1f}"
-            )
+        for where in args.writers.split(","):
+            with tempfile.TemporaryDirectory() as d:
+                env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_WRITER": where}
+                env.pop("LLMLEDGER_DATABASE_URL", None)
+                rate, cpu, writer, client = http_ingest(env, events, args.batch, args.threads)
+                print(
+                    f"{mode:8} HTTP ingest -> SQLite ({where:7}) {rate:10,.0f} events/s  "
+                    f"CPU µs/event: server {cpu:5.1f} + writer process {writer:5.1f}, "
+                    f"client {client:4.1f}"
+                )
         url = pg_database(args.pg)
         if url:
             try:
                 with tempfile.TemporaryDirectory() as d:
                     env = {**os.environ, "LLMLEDGER_DATA_DIR": d, "LLMLEDGER_DATABASE_URL": url}
+                    env.setdefault("LLMLEDGER_WRITER", "auto")
                     rate, cpu, writer, client = http_ingest(env, events, args.batch, args.threads)
                     print(
-                        f"{mode:8} HTTP ingest -> PostgreSQL  {rate:10,.0f} events/s  "
+                        f"{mode:8} HTTP ingest -> PostgreSQL         {rate:10,.0f} events/s  "
                         f"CPU µs/event: server {cpu:5.1f} + writer process {writer:5.1f}, "
                         f"client {client:4.1f} (PostgreSQL's own not counted)"
                     )
             finally:
                 drop_pg_database(args.pg, url)
-    print(f"ceiling: sqlite3.executemany, bare table {ceiling(events):10,.0f} rows/s")
+    print(f"ceiling: sqlite3.executemany, bare table  {ceiling(events):10,.0f} rows/s")
 
 
 if __name__ == "__main__":

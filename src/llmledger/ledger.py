@@ -42,10 +42,10 @@ class Ledger:
     def _writer_process(self) -> WriterProcess | None:
         mode = self.settings.writer
         dialect = self.engine.dialect.name
-        if mode == "auto":
+        if mode == "auto":  # a process, unless the database lives in this one's memory
             database = self.engine.url.database
-            in_memory = not database or database == ":memory:"
-            mode = "process" if dialect == "sqlite" and not in_memory else "thread"
+            in_memory = dialect == "sqlite" and (not database or database == ":memory:")
+            mode = "thread" if in_memory else "process"
         if mode == "thread":
             return None
         return WriterProcess(self.settings, ordered=dialect == "postgresql")

@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     writer: Literal["auto", "process", "thread"] = Field(
         default="auto",
         description="Where the server writes ingested events: process (a child process, so "
-        "preparing and writing use two cores), thread, or auto (process for a SQLite file, "
-        "thread otherwise).",
+        "preparing and writing use two cores), thread, or auto (process unless the database is "
+        "an in-memory SQLite).",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     # -- access (docs/access.md) -------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""The event writer in a process of its own (SQLite's default under ``llmledger serve``).
+"""The event writer in a process of its own (the server's default: ``LLMLEDGER_WRITER``).
 
 One Python process runs one thread of Python at a time. Ingest has two halves of about equal
 weight: preparing a batch (decoding, checking, pricing, rollup deltas; pure Python) and writing
-it (mostly inside SQLite). In one process they take turns; here the server prepares while a child
-process writes, so the two halves use both cores.
+it (inside SQLite, or building PostgreSQL's arrays). In one process they take turns; here the
+server prepares while a child process writes, so the two halves use two cores.
 
 The server's writer thread still forms the group commits. For each group it sends the child the
 event rows and the group's merged rollup upserts as one msgpack message (plain lists: far
-cheaper to encode and decode than pickled objects), and waits for one result per batch. The
+cheaper to encode and decode than pickled objects); a receiver thread resolves each batch's
+future from the child's answer. Two groups may be in flight, so the next one is already waiting
+when the child finishes one. The
 child writes them with the same ``write_rows`` as the in-process writer, in one transaction;
 when that fails it writes the batches one by one, so one bad batch does not fail its neighbours.
 
