@@ -214,12 +214,22 @@ def keys() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, org_id: str, name: str) -> None:
     """Create an ingest key and print it once."""
+    from llmledger.auth.audit import cli_actor, record_audit
+    from llmledger.auth.credentials import get_ingest_key
     from llmledger.auth.tokens import create_ingest_key
 
     ledger = _open(ctx)
     try:
         with ledger.engine.begin() as conn:
-            _, secret = create_ingest_key(conn, org_id=org_id, name=name)
+            key_id, secret = create_ingest_key(conn, org_id=org_id, name=name)
+            record_audit(
+                conn,
+                actor=cli_actor(),
+                action="key.create",
+                target=f"key:{key_id}",
+                after=get_ingest_key(conn, key_id),
+                org_id=org_id,
+            )
     finally:
         ledger.close()
     click.echo(secret)

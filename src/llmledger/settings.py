@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Days raw events are kept; rollups and sessions are kept for ever.",
     )
-    secret_key: str | None = Field(
+    secret_key: SecretStr | None = Field(
         default=None,
         description="Key that signs session cookies; default: generated on first start and kept "
         "in <data_dir>/secret_key.",
@@ -145,8 +145,8 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one kept in the data directory (made on first use)."""
-        if self.secret_key:
-            return self.secret_key
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
         path = self.ensure_data_dir() / "secret_key"
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -1,4 +1,4 @@
-"""``llmledger users`` and ``llmledger tokens``, run in process on a fresh SQLite data directory;
+"""``llmledger users``, ``tokens`` and ``keys``, run in process on a fresh SQLite data directory;
 and the demo credentials ``serve --demo`` prints."""
 
 from __future__ import annotations
@@ -130,6 +130,21 @@ def test_tokens_list_and_revoke(env: Settings) -> None:
     assert "no live token" in run("tokens", "revoke", first_id, ok=False)
     assert len(run("tokens", "list").splitlines()) == 1
     assert "revoked" in run("tokens", "list", "--revoked")
+
+
+def test_ingest_keys_made_on_the_command_line_are_audited(env: Settings) -> None:
+    secret = run("keys", "create", "--org", "acme", "--name", "collector").strip()
+    led = Ledger.open(env)
+    try:
+        with led.engine.connect() as conn:
+            entries = list_audit(conn, action="key.create")["entries"]
+    finally:
+        led.close()
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["orgId"] == "acme" and entry["actor"]["kind"] == "cli"
+    assert entry["after"]["name"] == "collector"
+    assert secret not in str(entry)  # the key itself is never kept
 
 
 def test_demo_prints_logins_that_work(env: Settings, capsys) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
 
 from llmledger.cli import main
 from llmledger.server.app import create_app
@@ -45,7 +46,7 @@ def test_every_command_is_in_cli_md():
 
 
 def test_every_route_is_documented():
-    app = create_app(Settings(database_url="sqlite://", secret_key="docs-test"))
+    app = create_app(Settings(database_url="sqlite://", secret_key=SecretStr("docs-test")))
     # the OpenAPI description lists every operation, including those of included routers
     paths = list(app.openapi()["paths"])
     assert "/api/v1/events" in paths and "/api/v1/admin/llm-costs/global" in paths
@@ -61,7 +62,7 @@ def test_every_route_is_documented():
 def test_docs_page_needs_nothing_from_the_internet():
     from fastapi.testclient import TestClient
 
-    app = create_app(Settings(database_url="sqlite://", secret_key="docs-test"))
+    app = create_app(Settings(database_url="sqlite://", secret_key=SecretStr("docs-test")))
     with TestClient(app) as c:
         r = c.get("/docs", follow_redirects=False)
         assert r.status_code == 307 and r.headers["location"] == "/api/reference"

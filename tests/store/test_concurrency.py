@@ -86,3 +86,32 @@ def test_batches_announced_while_the_writer_waits_join_one_commit(ledger):
     writer.submit(writer.prepare(_events(3, "c"))).result(timeout=10)
     assert len(commits) == 2
     assert time.monotonic() - started < GROUP_WAIT_S
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_rollup_rebuild_holds_ingest_back_until_it_commits(ledger):
+    """On PostgreSQL a rebuild locks events against writes (SQLite's BEGIN IMMEDIATE already
+    does): an event committed between its recount and its replacement would be lost from the
+    rollups."""
+    from llmledger.store.rebuild import rebuild_rollups
+
+    ledger.write(_events(5, "acme"))
+    now_us = time.time_ns() // 1000
+    written = threading.Event()
+
+    def ingest() -> None:
+        ledger.write(_events(7, "acme"))
+        written.set()
+
+    with ledger.engine.connect() as conn, conn.begin():
+        rebuild_rollups(conn, start_us=now_us - 86_400_000_000, end_us=now_us + 1)
+        writer = threading.Thread(target=ingest)
+        writer.start()
+        assert not written.wait(0.5), "ingest wrote while the rebuild was open"
+    writer.join(30)
+    assert written.is_set()
+    with ledger.engine.connect() as conn:
+        raw = conn.execute(select(func.sum(t.events.c.cost_nanos))).scalar_one()
+        rolled = conn.execute(select(func.sum(t.rollup_hour.c.cost_nanos))).scalar_one()
+        n = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
+    assert n == 12 and raw == rolled

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from llmledger.analytics.window import Window, iso
 from llmledger.store.engine import begin_immediate
@@ -33,8 +33,6 @@ def rebuild_range(
     with engine.connect() as conn:
         begin_immediate(conn)
         with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("LOCK TABLE events IN SHARE MODE"))
             report = rebuild_rollups(
                 conn, start_us=window.start_us, end_us=window.end_us, cutoff_us=cutoff
             )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     tuple_,
 )
 
@@ -277,7 +278,13 @@ def _replace(
 def rebuild_rollups(
     conn: Connection, *, start_us: int, end_us: int, cutoff_us: int = 0, repair: bool = True
 ) -> RebuildReport:
-    """Recompute hour/day rollups, sessions and user-days for whole UTC days in the window."""
+    """Recompute hour/day rollups, sessions and user-days for whole UTC days in the window.
+
+    Run it in a write transaction (``BEGIN IMMEDIATE`` on SQLite, which already keeps ingest
+    out). On PostgreSQL it locks ``events`` against writes first: an event committed between
+    the recount and the replacement would otherwise vanish from the rollups."""
+    if repair and conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE events IN SHARE MODE"))
     # ``cutoff_us`` is day-aligned (see ``retention_cutoff_us``)
     start = max(start_us // US_PER_DAY * US_PER_DAY, cutoff_us)
     end = -(-end_us // US_PER_DAY) * US_PER_DAY
