@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +19,7 @@ from tests.support.live import free_port
 
 @pytest.mark.slow
 def test_serve_demo_answers_with_demo_totals(tmp_path):
+    children: list[int] = []
     port = free_port()
     env = {
         **os.environ,
@@ -66,8 +70,40 @@ def test_serve_demo_answers_with_demo_totals(tmp_path):
         assert body["costUsd"] > 0
         assert (tmp_path / "data" / "llmledger.db").exists()
         assert (tmp_path / "data" / "secret_key").exists()
+        # ingest goes through the writer process, which stops with the server
+        event = {
+            "eventId": str(uuid.uuid4()),
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            "provider": "openai",
+            "model": "gpt-4o",
+            "inputTokens": 10,
+        }
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/events", json={"events": [event]}, headers=auth
+        )
+        assert r.json()["accepted"] == 1, r.text
+        children = _children(proc.pid)
+        assert children, "no writer process"
     finally:
         proc.terminate()
         proc.wait(20)
         if proc.stdout:
             proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(c) for c in children), "a child of the server outlived it"
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
