@@ -12,8 +12,10 @@ Two what-ifs behind the design (docs/performance.md):
 
 - ``--convoy``: the events ``executemany`` alone, and beside a CPU-bound Python thread (the GIL
   convoy that made preparation and writing take turns);
-- ``--two-process``: the writer in its own process, fed pickled prepared batches through a pipe
-  (no HTTP), against the serial total.
+- ``--two-process``: session 2's prototype of the writer in its own process, fed pickled
+  prepared batches through a pipe (no HTTP), against the serial total;
+- ``--pipeline``: the real thing without HTTP: batches prepared on this thread and submitted to
+  the ledger's writer with its writer process (``LLMLEDGER_WRITER=process``), four in flight.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def main() -> None:
     ap.add_argument("--mode", default="live", choices=["live", "backfill"])
     ap.add_argument("--convoy", action="store_true")
     ap.add_argument("--two-process", action="store_true")
+    ap.add_argument("--pipeline", action="store_true")
     args = ap.parse_args()
     n = args.events
     events = make_events(n, args.mode)
@@ -119,6 +122,8 @@ def main() -> None:
         convoy([r for b in bodies[:2] for r in _prepare(b, pricer).rows])
     if args.two_process:
         two_process(bodies, pricer)
+    if args.pipeline:
+        pipeline(bodies)
 
 
 def _prepare(body: bytes, pricer: Any) -> Prepared:
@@ -214,6 +219,31 @@ def two_process(bodies: list[bytes], pricer: Any) -> None:
     child.join(10)
     n = sum(len(orjson.loads(b)["events"]) for b in bodies)
     print(f"  two processes (writer apart, no HTTP): {n / secs:,.0f} events/s")
+
+
+def pipeline(bodies: list[bytes]) -> None:
+    """Prepare here, write in the writer process, as the server does minus HTTP."""
+    import collections as co
+
+    ledger = Ledger.open(Settings(data_dir=tempfile.mkdtemp(), writer="process"))
+    writer = ledger.writer
+    writer.start()
+    pricer = ledger.pricer()
+    pending: co.deque[Any] = co.deque()
+    n = 0
+    started = time.perf_counter()
+    for body in bodies:
+        if len(pending) == 4:  # as many in flight as the HTTP benchmark's client threads
+            pending.popleft().result()
+        with writer.turn:
+            prepared = _prepare(body, pricer)
+        n += len(prepared.rows)
+        pending.append(writer.submit(prepared))
+    for fut in pending:
+        fut.result()
+    secs = time.perf_counter() - started
+    ledger.close()
+    print(f"  pipeline (writer process, no HTTP): {n / secs:,.0f} events/s")
 
 
 if __name__ == "__main__":
