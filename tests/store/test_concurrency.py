@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
-import uuid
 
 import pytest
 from sqlalchemy import event, func, select
@@ -14,28 +12,13 @@ from sqlalchemy import event, func, select
 from llmledger.events import UsageEvent
 from llmledger.store import tables as t
 from llmledger.store.writer import GROUP_WAIT_S
-
-
-def _events(n: int, org: str) -> list[UsageEvent]:
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    return [
-        UsageEvent(
-            event_id=uuid.uuid4(),
-            timestamp=now,
-            provider="openai",
-            model="gpt-4o-mini",
-            org_id=org,
-            input_tokens=100 + i,
-            output_tokens=10,
-        )
-        for i in range(n)
-    ]
+from tests.support.events import usage_events
 
 
 @pytest.mark.parametrize("writer", ["thread", "process"])
 def test_concurrent_submitters_and_readers(ledger, client, admin):
     errors: list[BaseException] = []
-    batches = [_events(200, f"org{i % 3}") for i in range(24)]
+    batches = [usage_events(200, f"org{i % 3}") for i in range(24)]
     expected_cost = 0
 
     def submit(batch: list[UsageEvent]) -> None:
@@ -74,7 +57,7 @@ def test_batches_announced_while_the_writer_waits_join_one_commit(ledger):
     commits: list[int] = []
     event.listen(ledger.engine, "commit", lambda conn: commits.append(1))
     writer = ledger.writer
-    first, second = writer.prepare(_events(5, "a")), writer.prepare(_events(7, "b"))
+    first, second = writer.prepare(usage_events(5, "a")), writer.prepare(usage_events(7, "b"))
     with writer.preparing():
         a = writer.submit(first)
         time.sleep(0.01)  # the writer has taken the first batch and waits for this one
@@ -83,7 +66,7 @@ def test_batches_announced_while_the_writer_waits_join_one_commit(ledger):
     assert len(commits) == 1
     # with nothing announced, a lone batch is committed at once
     started = time.monotonic()
-    writer.submit(writer.prepare(_events(3, "c"))).result(timeout=10)
+    writer.submit(writer.prepare(usage_events(3, "c"))).result(timeout=10)
     assert len(commits) == 2
     assert time.monotonic() - started < GROUP_WAIT_S
 
@@ -95,12 +78,12 @@ def test_a_rollup_rebuild_holds_ingest_back_until_it_commits(ledger):
     rollups."""
     from llmledger.store.rebuild import rebuild_rollups
 
-    ledger.write(_events(5, "acme"))
+    ledger.write(usage_events(5, "acme"))
     now_us = time.time_ns() // 1000
     written = threading.Event()
 
     def ingest() -> None:
-        ledger.write(_events(7, "acme"))
+        ledger.write(usage_events(7, "acme"))
         written.set()
 
     with ledger.engine.connect() as conn, conn.begin():

@@ -4,7 +4,6 @@ and it stops when the server dies."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import sqlite3
@@ -12,40 +11,22 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
-from llmledger.events import UsageEvent
 from llmledger.ledger import Ledger
 from llmledger.store import tables as t
 from llmledger.store.prepare import Prepared
 from llmledger.store.writer import WriteFailed, group_delta_rows
 from llmledger.store.writer_process import write_group
+from tests.support.events import usage_events
 
 pytestmark = [
     pytest.mark.parametrize("backend", ["sqlite"]),
     pytest.mark.parametrize("writer", ["process"]),
 ]
-
-
-def _events(n: int, *, user: str | None = None) -> list[UsageEvent]:
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    return [
-        UsageEvent(
-            event_id=uuid.uuid4(),
-            timestamp=now,
-            provider="openai",
-            model="gpt-4o-mini",
-            org_id="acme",
-            user_id=user,
-            input_tokens=100 + i,
-            output_tokens=10,
-        )
-        for i in range(n)
-    ]
 
 
 def _stored(ledger: Ledger) -> tuple[int, int, int]:
@@ -67,7 +48,7 @@ def test_the_writer_runs_in_another_process(ledger):
     ledger.writer.start()
     pid = ledger.writer.process_id
     assert pid is not None and pid != os.getpid()
-    result = ledger.writer.submit(ledger.writer.prepare(_events(30))).result(timeout=60)
+    result = ledger.writer.submit(ledger.writer.prepare(usage_events(30))).result(timeout=60)
     assert (result.accepted, result.duplicates) == (30, 0)
     n, raw, rolled = _stored(ledger)
     assert n == 30 and raw == rolled > 0
@@ -77,7 +58,7 @@ def test_one_failing_batch_does_not_fail_its_group(ledger):
     """The writer process's group write, called here in process: the group fails as a whole
     (its ``user_day`` upsert has no table), so each batch is written alone."""
     w = ledger.writer
-    batches = [w.prepare(_events(5)), w.prepare(_events(3, user="u1")), w.prepare(_events(4))]
+    batches = [w.prepare(usage_events(n, user=u)) for n, u in ((5, None), (3, "u1"), (4, None))]
     with ledger.engine.begin() as conn:
         conn.execute(text("ALTER TABLE user_day RENAME TO user_day_hidden"))
     try:
@@ -97,8 +78,8 @@ def test_one_failing_batch_does_not_fail_its_group(ledger):
 
 def test_a_batch_that_cannot_travel_fails_alone(ledger):
     w = ledger.writer
-    good = w.prepare(_events(4))
-    row = list(w.prepare(_events(1)).rows[0])
+    good = w.prepare(usage_events(4))
+    row = list(w.prepare(usage_events(1)).rows[0])
     row[13] = 2**70  # input_tokens beyond 64 bits (the contract never lets this through)
     bad = Prepared(rows=[tuple(row)], deltas=good.deltas)
     futures = [w.submit(bad), w.submit(good)]
@@ -113,7 +94,7 @@ def test_a_killed_writer_fails_what_it_held_and_is_replaced(ledger):
     w.start()
     first_pid = w.process_id
     assert first_pid is not None
-    batch = _events(10)
+    batch = usage_events(10)
     blocker = sqlite3.connect(_database(ledger), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the writer process will wait for this lock
     try:
