@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import itertools
 import logging
 import multiprocessing
 import signal
@@ -41,6 +42,7 @@ from llmledger.store.writer import (
     REFUSED,
     WriteFailed,
     WriteResult,
+    commit_isolated,
     commit_with_retry,
     group_delta_rows,
     write_rows,
@@ -323,23 +325,21 @@ def write_group(
     engine: Any, rows: list[_Row], sizes: list[int], deltas: list[list[_Row]] | None
 ) -> list[tuple[int, int] | None]:
     """Write the group in one transaction; when that fails, batch by batch (each with its own
-    deltas, computed here). ``None`` marks a batch that was not stored."""
+    deltas, computed here: ``deltas`` are the whole group's). ``None`` marks a batch that was
+    not stored."""
+    parts = list(zip(itertools.accumulate(sizes[:-1], initial=0), sizes, strict=True))
 
-    def now_us() -> int:
-        return time.time_ns() // 1000
-
-    try:
-        results = commit_with_retry(
-            engine, lambda conn: write_rows(conn, rows, sizes, deltas, now_us=now_us())
+    def commit(some: list[tuple[int, int]]) -> list[WriteResult]:
+        if len(some) == len(parts):
+            mine, ns, d = rows, sizes, deltas
+        else:
+            ((start, n),) = some
+            mine, ns, d = rows[start : start + n], [n], None
+        return commit_with_retry(
+            engine, lambda conn: write_rows(conn, mine, ns, d, now_us=time.time_ns() // 1000)
         )
-        return [(r.accepted, r.duplicates) for r in results]
-    except Exception:
-        if len(sizes) == 1:
-            log.exception("writing a batch of %d events failed", sizes[0])
-            return [None]
-    outcomes: list[tuple[int, int] | None] = []
-    start = 0
-    for n in sizes:
-        outcomes.extend(write_group(engine, rows[start : start + n], [n], None))
-        start += n
-    return outcomes
+
+    return [
+        (out.accepted, out.duplicates) if isinstance(out, WriteResult) else None
+        for out in commit_isolated(commit, parts)
+    ]
