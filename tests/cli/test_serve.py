@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.live import free_port
+from tests.support.processes import alive
+from tests.support.processes import children as children_of
 
 
 @pytest.mark.slow
@@ -83,7 +84,7 @@ def test_serve_demo_answers_with_demo_totals(tmp_path):
             f"http://127.0.0.1:{port}/api/v1/events", json={"events": [event]}, headers=auth
         )
         assert r.json()["accepted"] == 1, r.text
-        children = _children(proc.pid)
+        children = children_of(proc.pid)
         assert children, "no writer process"
     finally:
         proc.terminate()
@@ -91,19 +92,6 @@ def test_serve_demo_answers_with_demo_totals(tmp_path):
         if proc.stdout:
             proc.stdout.close()
     deadline = time.monotonic() + 10
-    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+    while any(alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(c) for c in children), "a child of the server outlived it"
-
-
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
+    assert not any(alive(c) for c in children), "a child of the server outlived it"

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -22,6 +21,7 @@ from llmledger.store.prepare import Prepared
 from llmledger.store.writer import WriteFailed, group_delta_rows
 from llmledger.store.writer_process import write_group
 from tests.support.events import usage_events
+from tests.support.processes import alive
 
 pytestmark = [
     pytest.mark.parametrize("backend", ["sqlite"]),
@@ -115,14 +115,6 @@ def test_a_killed_writer_fails_what_it_held_and_is_replaced(ledger):
     assert n == 10 and raw == rolled
 
 
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")  # exited; its new parent has not reaped it yet
-
-
 def test_the_writer_process_stops_when_the_server_dies(settings):
     script = textwrap.dedent(
         """
@@ -144,13 +136,13 @@ def test_the_writer_process_stops_when_the_server_dies(settings):
     try:
         assert server.stdout is not None
         child = int(server.stdout.readline())
-        assert not _gone(child)
+        assert alive(child)
         server.kill()  # no shutdown code runs in the server
         server.wait(10)
         deadline = time.monotonic() + 15
-        while not _gone(child) and time.monotonic() < deadline:
+        while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _gone(child), "the writer process outlived the server"
+        assert not alive(child), "the writer process outlived the server"
     finally:
         server.kill()
         server.wait(10)
