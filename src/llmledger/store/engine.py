@@ -7,11 +7,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from llmledger.settings import Settings
+from llmledger.store.checkpoint import NO_AUTOCHECKPOINT
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def make_engine(settings: Settings, **kwargs: Any) -> Engine:
+def make_engine(settings: Settings, *, autocheckpoint: bool = True, **kwargs: Any) -> Engine:
+    """The database engine. ``autocheckpoint=False`` (SQLite): commits never checkpoint the
+    WAL; the caller runs a ``Checkpointer`` (see ``store.checkpoint``)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         if url not in ("sqlite://", "sqlite:///:memory:"):
@@ -22,6 +25,8 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not autocheckpoint:
+            event.listen(engine, "connect", _no_autocheckpoint)
         # pysqlite's own transaction handling is bypassed so BEGIN IMMEDIATE can be issued
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -38,6 +43,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
+
+
+def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    for pragma in NO_AUTOCHECKPOINT:
+        dbapi_conn.execute(pragma)
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -284,11 +284,15 @@ def _main(pipe: Pipe, settings: Settings) -> None:
         level=settings.log_level.upper(), format="%(levelname)s:     [writer] %(message)s"
     )
     try:
+        from llmledger.store.checkpoint import checkpointer_for
         from llmledger.store.engine import make_engine
 
-        engine = make_engine(settings)
+        engine = make_engine(settings, autocheckpoint=False)
         with engine.connect():
             pass
+        checkpointer = checkpointer_for(engine)
+        if checkpointer is not None:
+            checkpointer.start()
     except Exception as exc:
         pipe.send_bytes(f"the writer process cannot open the database: {exc}".encode())
         return
@@ -318,6 +322,8 @@ def _main(pipe: Pipe, settings: Settings) -> None:
         written += 1
         if written % 64 == 0:
             gc.collect()
+    if checkpointer is not None:
+        checkpointer.close()
     engine.dispose()
 
 
