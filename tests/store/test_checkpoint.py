@@ -81,6 +81,33 @@ def test_the_checkpointer_copies_commits_into_the_database(tmp_path):
         conn.close()
 
 
+@pytest.mark.parametrize("restarts", [False, True])
+def test_a_writer_that_never_pauses_restarts_the_log(tmp_path, restarts):
+    """Back-to-back transactions never begin with the log fully copied, so the log restarts
+    only when the writer calls ``restart_log`` between them (the control: without it the log
+    holds everything ever written)."""
+    path = tmp_path / "db.sqlite"
+    conn = _writer(path)
+    mb = 1024 * 1024
+    checkpointer = Checkpointer(str(path), interval_s=0.01, restart_bytes=2 * mb)
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 20
+        for _ in range(64):  # 32 MB
+            _commit_pages(conn, 128)
+            if restarts:
+                checkpointer.restart_log(conn)
+            assert time.monotonic() < deadline
+    finally:
+        checkpointer.close()
+    wal = Path(f"{path}-wal").stat().st_size
+    conn.close()
+    if restarts:
+        assert wal < 8 * mb
+    else:
+        assert wal > 24 * mb
+
+
 def test_close_checkpoints_what_was_committed_last(tmp_path):
     path = tmp_path / "db.sqlite"
     conn = _writer(path)

@@ -6,13 +6,20 @@ commit that takes the log past 1,000 pages, which during ingest is nearly every 
 of 5,000 events dirties about that many pages), so the writer spent most of each commit waiting
 for ``fsync``: 55 ms of a 70 ms commit, measured.
 
-The writer's connections therefore turn the automatic checkpoint off, and ``Checkpointer`` runs
-passive checkpoints from a thread of its own, on its own connection, a few times a second and
-only when something was committed. A passive checkpoint never blocks a writer or a reader: the
-writer keeps appending while the thread copies and syncs what is already committed (the sqlite3
-driver releases the GIL for the whole call). When the log has been copied in full, the next
-write transaction starts it again from the beginning, and ``journal_size_limit`` trims the file.
-Durability is unchanged: ``synchronous=NORMAL`` never synced on commit, only in checkpoints.
+The writer process's connection therefore turns the automatic checkpoint off, and
+``Checkpointer`` runs passive checkpoints from a thread of its own, on its own connection, a few
+times a second and only when something was committed. A passive checkpoint never blocks a writer
+or a reader: the writer keeps appending while the thread copies and syncs what is already
+committed (the sqlite3 driver releases the GIL for the whole call).
+
+One thing the thread cannot do alone: the log starts again from its beginning only when a write
+transaction *begins* with every frame already copied, and a busy writer begins its next
+transaction as soon as it commits the last, before the thread has copied that one. So between
+two transactions the writer calls ``restart_log``: once the log has grown past
+``WAL_RESTART_BYTES`` it checkpoints the few frames left itself (everything older was copied by
+the thread), and its next transaction starts the log again. The file is then cut back to
+``WAL_RESTART_BYTES``. Durability is unchanged: ``synchronous=NORMAL`` never synced on commit,
+only in checkpoints.
 """
 
 from __future__ import annotations
@@ -27,28 +34,41 @@ log = logging.getLogger(__name__)
 
 #: how often the thread looks for new commits to checkpoint
 CHECKPOINT_INTERVAL_S = 0.2
-#: the log file is cut back to this size when it restarts (it may grow past it under load)
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
+#: how long the log may grow before the writer lets it start again
+WAL_RESTART_BYTES = 32 * 1024 * 1024
 #: pragmas for connections whose commits leave checkpoints to a ``Checkpointer``
-NO_AUTOCHECKPOINT = ("PRAGMA wal_autocheckpoint=0", f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+NO_AUTOCHECKPOINT = (
+    "PRAGMA wal_autocheckpoint=0",
+    f"PRAGMA journal_size_limit={WAL_RESTART_BYTES}",
+)
 
 
 class Checkpointer:
     """Checkpoints the WAL of the SQLite database at ``path`` from a background thread."""
 
-    def __init__(self, path: str, *, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        interval_s: float = CHECKPOINT_INTERVAL_S,
+        restart_bytes: int = WAL_RESTART_BYTES,
+    ) -> None:
         self._path = path
         self._interval_s = interval_s
+        self._restart_bytes = restart_bytes
+        self._page_size = 4096
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        #: checkpoints run (for tests and diagnostics)
+        #: frames in the log when the thread last looked
+        self.log_frames = 0
+        #: checkpoints run by the thread (for tests and diagnostics)
         self.runs = 0
 
     def start(self) -> None:
         if self._thread is not None:
             return
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+        self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, args=(conn,), name="llmledger-checkpoint", daemon=True
@@ -61,6 +81,20 @@ class Checkpointer:
         if thread is not None:
             self._stop.set()
             thread.join()
+
+    def restart_log(self, conn: sqlite3.Connection) -> bool:
+        """Called by the writer between two transactions, on its own connection: when the log
+        has grown long, copy what the thread has not, so that the next transaction starts the
+        log again. True when it checkpointed."""
+        if self.log_frames * self._page_size <= self._restart_bytes:
+            return False
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
+            return False
+        self.log_frames = 0
+        return True
 
     def _run(self, conn: sqlite3.Connection) -> None:
         seen = None
@@ -79,7 +113,8 @@ class Checkpointer:
         try:
             version = int(conn.execute("PRAGMA data_version").fetchone()[0])
             if version != seen:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                self.log_frames = max(0, int(frames))
                 self.runs += 1
             return version
         except sqlite3.Error as exc:  # the next round retries; the log only grows meanwhile
