@@ -178,5 +178,46 @@ def cli_actor() -> Principal:
     return Principal("cli", "admin", None, 0, label=f"cli:{who}")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Audit:
+    """Who makes a change, from where and when (``None``: now), ready to write its audit rows
+    in the change's transaction. The server makes one per request, the CLI ``cli_audit()``."""
+
+    actor: Principal
+    ip: str | None = None
+    at_us: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.actor.label or f"{self.actor.kind}:{self.actor.credential_id}"
+
+    def record(
+        self,
+        conn: Connection,
+        *,
+        action: str,
+        target: str,
+        before: Any = None,
+        after: Any = None,
+        org_id: str | None = None,
+    ) -> int:
+        return record_audit(
+            conn,
+            actor=self.actor,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+            ip=self.ip,
+            org_id=org_id,
+            at_us=self.at_us,
+        )
+
+
+def cli_audit() -> Audit:
+    """The audit of a command-line change: the person at the terminal, as an admin."""
+    return Audit(cli_actor())
+
+
 #: changes the server makes by itself (the first admin from the settings)
 SYSTEM = Principal("system", "admin", None, 0, label="system")

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from llmledger.commands.prices_support import CliAudit, line, open_ledger, utcnow, when
+from llmledger.auth.audit import cli_audit
+from llmledger.commands.prices_support import line, open_ledger, utcnow, when
 from llmledger.commands.prices_sync import reprice, sync
 
 _CLASS_OPTIONS = (
@@ -147,7 +148,7 @@ def set_(ctx: click.Context, model: str, provider: str | None, **opts: Any) -> N
         "aliases": list(opts["aliases"]),
         "notes": opts["notes"],
     }
-    audit = CliAudit()
+    audit = cli_audit()
     ledger = open_ledger(ctx)
     try:
         row = manual_row(
@@ -192,7 +193,7 @@ def delete(ctx: click.Context, row_id: int, at: str | None) -> None:
         now = utcnow()
         with price_change(ledger.engine) as conn:
             closed = delete_manual(
-                conn, row_id, at=when("--at", at) or now, now=now, audit=CliAudit()
+                conn, row_id, at=when("--at", at) or now, now=now, audit=cli_audit()
             )
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from None
@@ -221,7 +222,7 @@ def fallback(ctx: click.Context, input_: str | None, output: str | None, start: 
     try:
         now = utcnow()
         if input_ is not None or output is not None:
-            audit = CliAudit()
+            audit = cli_audit()
             data = {"inputPerMillion": input_, "outputPerMillion": output}
             row = fallback_row(
                 data,

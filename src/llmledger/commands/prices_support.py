@@ -1,51 +1,16 @@
-"""What the ``llmledger prices`` commands share: the audit actor of the command line, opening
-the ledger, reading instants, and one line per price row."""
+"""What the ``llmledger prices`` commands share: opening the ledger, reading instants, and one
+line per price row."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-    from llmledger.auth.tokens import Principal
     from llmledger.ledger import Ledger
     from llmledger.pricing.rows import PriceRow
-
-
-class CliAudit:
-    """The audit sink of the command line: the person at the terminal, as an admin."""
-
-    def __init__(self) -> None:
-        from llmledger.auth.audit import cli_actor
-
-        self.actor: Principal = cli_actor()
-        self.label = self.actor.label
-
-    def record(
-        self,
-        conn: Connection,
-        *,
-        action: str,
-        target: str,
-        before: Any = None,
-        after: Any = None,
-        org_id: str | None = None,
-    ) -> int:
-        from llmledger.auth.audit import record_audit
-
-        return record_audit(
-            conn,
-            actor=self.actor,
-            action=action,
-            target=target,
-            before=before,
-            after=after,
-            org_id=org_id,
-        )
 
 
 def open_ledger(ctx: click.Context) -> Ledger:

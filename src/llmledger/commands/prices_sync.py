@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from llmledger.commands.prices_support import CliAudit, open_ledger, utcnow, when
+from llmledger.auth.audit import cli_audit
+from llmledger.commands.prices_support import open_ledger, utcnow, when
 
 
 @click.command("sync")
@@ -31,7 +32,7 @@ def sync(ctx: click.Context, source: str, path: str | None, **opts: Any) -> None
     from llmledger.pricing.sync import SyncRefused, run_sync
 
     ledger = open_ledger(ctx)
-    audit = CliAudit()
+    audit = cli_audit()
     try:
         loaded = load(
             source,
@@ -95,7 +96,7 @@ def reprice(
     first, last = when("--start", start), when("--end", end, end=True)
     assert first is not None and last is not None
     scope = RepriceScope(to_us(first), to_us(last), org_id, model, provider)
-    audit = CliAudit()
+    audit = cli_audit()
     ledger = open_ledger(ctx)
 
     def clock_us() -> int:

@@ -30,7 +30,7 @@ from llmledger.store.rows import to_us
 
 
 class AuditSink(Protocol):
-    """Writes one audit row in the caller's transaction (``server.deps.Audit`` is one)."""
+    """Writes one audit row in the caller's transaction (``auth.audit.Audit`` is one)."""
 
     def record(
         self,

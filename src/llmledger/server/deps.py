@@ -9,20 +9,18 @@ CSRF for cookie-authenticated changes); the dependencies here only read it and c
 - ``AdminDep``: platform admins only; everyone else gets 403.
 - ``UserDep``: a person (a session, or a token of a user), any role.
 - ``IngestDep``: ingest keys and admins.
-- ``AuditDep``: who is calling and from where, to write ``record_audit`` rows.
+- ``AuditDep``: who is calling and from where, to write audit rows (``auth.audit.Audit``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from llmledger.auth.audit import record_audit
+from llmledger.auth.audit import Audit
 from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
 from llmledger.server.auth_guard import Denial, Identified, identify_connection
@@ -125,37 +123,6 @@ def client_ip(request: Request) -> str | None:
 def now_of(request: Request) -> dt.datetime:
     moment: dt.datetime = request.app.state.clock()
     return moment
-
-
-@dataclass(frozen=True, slots=True)
-class Audit:
-    """The caller and their address, ready to write audit rows in a change's transaction."""
-
-    actor: Principal
-    ip: str | None
-    at_us: int
-
-    def record(
-        self,
-        conn: Connection,
-        *,
-        action: str,
-        target: str,
-        before: Any = None,
-        after: Any = None,
-        org_id: str | None = None,
-    ) -> int:
-        return record_audit(
-            conn,
-            actor=self.actor,
-            action=action,
-            target=target,
-            before=before,
-            after=after,
-            ip=self.ip,
-            org_id=org_id,
-            at_us=self.at_us,
-        )
 
 
 def audit_context(request: Request, principal: PrincipalDep) -> Audit:

@@ -25,7 +25,7 @@ from llmledger.pricing.convert import (
 from llmledger.pricing.infer import infer_provider
 from llmledger.pricing.rows import PriceRow
 from llmledger.pricing.traffic import reprice_suggestion, unpriced
-from llmledger.server.deps import AdminDep, Audit, AuditDep, LedgerDep, ReaderDep, scope_org
+from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, ReaderDep, scope_org
 from llmledger.server.pricing_schemas import (
     ChangeOut,
     DeleteOut,
@@ -55,11 +55,6 @@ def _now(request: Request) -> dt.datetime:
 
 def _start(value: str | None, now: dt.datetime) -> dt.datetime:
     return parse_instant("effectiveFrom", value) if value else now
-
-
-def actor_label(audit: Audit) -> str:
-    a = audit.actor
-    return a.label or f"{a.kind}:{a.credential_id}"
 
 
 def _refused(exc: ValueError) -> HTTPException:
@@ -152,7 +147,7 @@ def post_model(
             provider=provider,
             model=body.model.strip(),
             effective_from=_start(body.effectiveFrom, now),
-            changed_by=actor_label(audit),
+            changed_by=audit.label,
             changed_at=now,
         )
         with price_change(ledger.engine) as conn:
@@ -187,7 +182,7 @@ def put_model(
             provider=old.provider,
             model=old.model,
             effective_from=_start(body.effectiveFrom, now),
-            changed_by=actor_label(audit),
+            changed_by=audit.label,
             changed_at=now,
         )
         with price_change(ledger.engine) as conn:
@@ -252,7 +247,7 @@ def put_fallback(
         row = fallback_row(
             body.model_dump(),
             effective_from=_start(body.effectiveFrom, now),
-            changed_by=actor_label(audit),
+            changed_by=audit.label,
             changed_at=now,
         )
         with price_change(ledger.engine) as conn:

@@ -24,7 +24,7 @@ from llmledger.pricing.reprice import RepriceScope
 from llmledger.pricing.sources import SourceError, load, parse
 from llmledger.pricing.sync import SyncRefused, run_sync
 from llmledger.server.deps import AdminDep, Audit, AuditDep, LedgerDep
-from llmledger.server.pricing_models import PREFIX, actor_label
+from llmledger.server.pricing_models import PREFIX
 from llmledger.server.pricing_schemas import RepriceIn, RepriceJobOut, SyncIn
 from llmledger.store.rows import to_us
 
@@ -83,7 +83,7 @@ def _do_sync(
                 now=now,
                 dry_run=dry_run,
                 force=body.force,
-                changed_by=actor_label(audit),
+                changed_by=audit.label,
                 audit=audit,
             )
     except SourceError as exc:
@@ -187,14 +187,12 @@ def post_reprice(
             pricer,
             scope,
             audit=audit,
-            requested_by=actor_label(audit),
+            requested_by=audit.label,
             clock_us=clock_us,
         )
     else:
         with ledger.engine.begin() as conn:
-            job_id = jobs.create_job(
-                conn, scope, requested_by=actor_label(audit), now_us=clock_us()
-            )
+            job_id = jobs.create_job(conn, scope, requested_by=audit.label, now_us=clock_us())
         jobs.run_job(ledger.engine, pricer, job_id, scope, audit=audit, clock_us=clock_us)
         response.status_code = 200
     with ledger.engine.connect() as conn:
