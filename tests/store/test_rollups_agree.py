@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from llmledger.events import UsageEvent
 from llmledger.ledger import Ledger
@@ -148,11 +149,22 @@ def test_rebuild_finds_and_repairs_a_damaged_rollup(ledger):
         for i in range(30)
     ]
     ledger.write(events)
+    with ledger.engine.connect() as conn:
+        session_before = conn.execute(select(t.sessions)).one()
+        agents_before = conn.execute(select(t.session_agents)).all()
     with ledger.engine.begin() as conn:
         conn.execute(update(t.rollup_day).values(cost_nanos=t.rollup_day.c.cost_nanos + 7))
         conn.execute(t.rollup_hour.delete().where(t.rollup_hour.c.bucket < BASE.timestamp() + 7200))
+        conn.execute(update(t.sessions).values(cost_nanos=1, last_us=0))
+        conn.execute(t.session_agents.delete())
     with ledger.engine.begin() as conn:
         report = rebuild_rollups(conn, start_us=0, end_us=int(4e15))
+    assert [(d["session_id"], d["cost_nanos"]) for d in report.differences["sessions"]] == [
+        ("s1", session_before.cost_nanos)
+    ]
+    with ledger.engine.connect() as conn:
+        assert conn.execute(select(t.sessions)).one() == session_before
+        assert conn.execute(select(t.session_agents)).all() == agents_before
     assert len(report.differences["rollup_day"]) == 2  # the events span two days
     assert {d["delta"]["cost_nanos"] for d in report.differences["rollup_day"]} == {-7}
     assert len(report.differences["rollup_hour"]) == 2
@@ -162,3 +174,43 @@ def test_rebuild_finds_and_repairs_a_damaged_rollup(ledger):
     with ledger.engine.connect() as conn:
         again = rebuild_rollups(conn, start_us=0, end_us=int(4e15), repair=False)
     assert again.changed == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the query plan checked is SQLite's
+def test_rebuild_reads_sessions_through_their_index(ledger):
+    """Rebuilding sessions looks each touched session up by index: SQLite scans the whole
+    events table for a row-value ``IN`` list, once per chunk of sessions."""
+    ledger.write(
+        [
+            UsageEvent(
+                event_id=uuid.uuid4(),
+                timestamp=BASE + dt.timedelta(minutes=i),
+                provider="openai",
+                model="gpt-4o",
+                org_id="acme",
+                session_id=f"s{i % 5}",
+                agent=f"a{i % 2}",
+                input_tokens=10,
+            )
+            for i in range(20)
+        ]
+    )
+    plans: list[str] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if (
+            not executemany
+            and "session" in statement
+            and statement.lstrip().startswith(("SELECT", "DELETE", "INSERT"))
+        ):
+            rows = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append(" / ".join(r[3] for r in rows))
+
+    with ledger.engine.begin() as conn:
+        event.listen(conn, "before_cursor_execute", explain)
+        report = rebuild_rollups(conn, start_us=0, end_us=int(4e15))
+        event.remove(conn, "before_cursor_execute", explain)
+    assert report.changed == 0
+    assert any("USING INDEX ix_events_session" in p for p in plans), plans
+    full_scans = [p for p in plans if "SCAN events" in p or "SCAN session" in p]
+    assert full_scans == [], full_scans

@@ -11,14 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
     Table,
     and_,
     case,
     delete,
     func,
+    insert,
     literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -124,97 +130,101 @@ def _diff(
     return rows
 
 
+#: the sessions a rebuild recounts, in a temporary table: SQLite answers a join with it from
+#: the events' session index, where ``(org_id, session_id) IN (...)`` scans the whole table
+_touched = Table(
+    "rebuild_sessions",
+    MetaData(),
+    Column("org_id", String(t.S), nullable=False),
+    Column("session_id", String(t.S), nullable=False),
+    PrimaryKeyConstraint("org_id", "session_id"),
+    prefixes=["TEMPORARY"],
+)
+_SESSION_SUMS = (
+    "first_us",
+    "last_us",
+    "requests",
+    "events",
+    "input_tokens",
+    "output_tokens",
+    "cost_nanos",
+)
+
+
 def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> list[dict[str, Any]]:
-    """Rebuild the sessions (and their agents) that have events in the window and began after
-    the retention cutoff, from all of their raw events."""
-    e = t.events.c
-    touched = (
-        select(e.org_id, e.session_id)
-        .where(e.ts_us >= start_us, e.ts_us < end_us, e.session_id.is_not(None))
-        .distinct()
+    """Rebuild the sessions (and their agents) that have events in the window, from all of
+    their raw events; sessions whose raw events reach back past the retention cutoff are left
+    as they are. Returns the sessions that differed. The comparison runs in the database, so
+    only the differences travel."""
+    e, s, a, k = t.events.c, t.sessions.c, t.session_agents.c, _touched.c
+    _touched.create(conn)
+    conn.execute(
+        insert(_touched).from_select(
+            ["org_id", "session_id"],
+            select(e.org_id, e.session_id)
+            .where(e.ts_us >= start_us, e.ts_us < end_us, e.session_id.is_not(None))
+            .distinct(),
+        )
     )
-    keys = [tuple(r) for r in conn.execute(touched)]
-    diffs: list[dict[str, Any]] = []
-    for i in range(0, len(keys), 400):
-        chunk = keys[i : i + 400]
-        in_chunk = tuple_(e.org_id, e.session_id).in_(chunk)
-        q = (
-            select(
-                e.org_id,
-                e.session_id,
-                func.min(e.ts_us),
-                func.max(e.ts_us),
-                func.sum(e.requests),
-                func.count(),
-                func.sum(e.input_tokens),
-                func.sum(e.output_tokens),
-                func.sum(e.cost_nanos),
-                func.min(case((func.coalesce(e.user_id, _EMPTY) == "", None), else_=e.user_id)),
-            )
-            .where(in_chunk)
-            .group_by(e.org_id, e.session_id)
+    # ``|| ''`` keeps SQLite from probing the touched sessions for each event (a scan of every
+    # event): it must walk the touched sessions and find their events by index
+    their_events = _touched.join(
+        t.events, and_(e.org_id == k.org_id.concat(""), e.session_id == k.session_id.concat(""))
+    )
+    user = func.min(case((func.coalesce(e.user_id, _EMPTY) == "", None), else_=e.user_id))
+    recount = (
+        select(
+            k.org_id,
+            k.session_id,
+            func.min(e.ts_us).label("first_us"),
+            func.max(e.ts_us).label("last_us"),
+            func.sum(e.requests).label("requests"),
+            func.count().label("events"),
+            func.sum(e.input_tokens).label("input_tokens"),
+            func.sum(e.output_tokens).label("output_tokens"),
+            func.sum(e.cost_nanos).label("cost_nanos"),
+            user.label("user_id"),
         )
-        s = t.sessions.c
-        stored = {
-            (r.org_id, r.session_id): r
-            for r in conn.execute(
-                select(t.sessions).where(tuple_(s.org_id, s.session_id).in_(chunk))
-            )
+        .select_from(their_events)
+        .group_by(k.org_id, k.session_id)
+        .having(func.min(e.ts_us) >= cutoff_us)
+        .subquery("recount")
+    )
+    r = recount.c
+    stored = and_(s.org_id == r.org_id, s.session_id == r.session_id)
+    differ = or_(s.org_id.is_(None), *(s[f] != r[f] for f in _SESSION_SUMS))
+    diffs = [
+        {
+            "org_id": row.org_id,
+            "session_id": row.session_id,
+            **{f: int(row._mapping[f]) for f in _SESSION_SUMS},
+            "user_id": row.user_id or "",
         }
-        for r in conn.execute(q):
-            if r[2] < cutoff_us:
-                continue
-            want = {
-                "org_id": r[0],
-                "session_id": r[1],
-                "first_us": int(r[2]),
-                "last_us": int(r[3]),
-                "requests": int(r[4]),
-                "events": int(r[5]),
-                "input_tokens": int(r[6]),
-                "output_tokens": int(r[7]),
-                "cost_nanos": int(r[8]),
-                "user_id": r[9] or "",
-            }
-            have = stored.get((r[0], r[1]))
-            fields = (
-                "first_us",
-                "last_us",
-                "requests",
-                "events",
-                "input_tokens",
-                "output_tokens",
-                "cost_nanos",
-            )
-            if have is None or any(getattr(have, f) != want[f] for f in fields):
-                diffs.append(want)
-                conn.execute(delete(t.sessions).where(s.org_id == r[0], s.session_id == r[1]))
-                conn.execute(t.sessions.insert(), [want])
-        a = t.session_agents.c
-        agents_q = (
-            select(
-                e.org_id,
-                e.session_id,
-                func.coalesce(e.agent, _EMPTY).label("agent"),
-                func.sum(e.requests),
-                func.sum(e.cost_nanos),
-            )
-            .where(in_chunk)
-            .group_by(e.org_id, e.session_id, func.coalesce(e.agent, _EMPTY))
+        for row in conn.execute(
+            select(recount).select_from(recount.outerjoin(t.sessions, stored)).where(differ)
         )
-        want_agents = [
-            {
-                "org_id": r[0],
-                "session_id": r[1],
-                "agent": r[2],
-                "requests": int(r[3]),
-                "cost_nanos": int(r[4]),
-            }
-            for r in conn.execute(agents_q)
-        ]
-        conn.execute(delete(t.session_agents).where(tuple_(a.org_id, a.session_id).in_(chunk)))
-        if want_agents:
-            conn.execute(t.session_agents.insert(), want_agents)
+    ]
+    for want in diffs:
+        conn.execute(
+            delete(t.sessions).where(s.org_id == want["org_id"], s.session_id == want["session_id"])
+        )
+    if diffs:
+        conn.execute(t.sessions.insert(), diffs)
+    conn.execute(
+        delete(t.session_agents).where(
+            tuple_(a.org_id, a.session_id).in_(select(k.org_id, k.session_id))
+        )
+    )
+    agent = func.coalesce(e.agent, _EMPTY)
+    conn.execute(
+        insert(t.session_agents).from_select(
+            ["org_id", "session_id", "agent", "requests", "cost_nanos"],
+            select(k.org_id, k.session_id, agent, func.sum(e.requests), func.sum(e.cost_nanos))
+            .select_from(their_events)
+            .group_by(k.org_id, k.session_id, agent),
+        )
+    )
+    _touched.drop(conn)
     return diffs
 
 
