@@ -117,8 +117,8 @@ class Checkpointer:
                 self.log_frames = max(0, int(frames))
                 self.runs += 1
             return version
-        except sqlite3.Error as exc:  # the next round retries; the log only grows meanwhile
-            log.warning("WAL checkpoint failed: %s", exc)
+        except Exception:  # never let the thread die: nothing else would checkpoint
+            log.exception("WAL checkpoint failed; retrying in the next round")
             return seen
 
 
