@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import gc
 import sys
@@ -13,8 +14,11 @@ import click
 from llmledger.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
+    from concurrent.futures import Future
+
     from llmledger.events import UsageEvent
     from llmledger.ledger import Ledger
+    from llmledger.store.writer import WriteResult
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -162,13 +166,26 @@ def _write_demo(ledger: Ledger, *, events: int, days: int, seed: int) -> None:
 
     started = time.perf_counter()
     accepted = 0
+    writer = ledger.writer
+    # With a writer process, it commits each chunk while the next one is generated and priced
+    # here (two chunks in flight); otherwise each chunk is written on this thread.
+    pending: collections.deque[Future[WriteResult]] = collections.deque()
+    if writer.has_process:
+        writer.start()
 
     def write(batch: list[UsageEvent]) -> None:
         nonlocal accepted
-        accepted += ledger.write(batch).accepted
+        if not writer.has_process:
+            accepted += ledger.write(batch).accepted
+            return
+        pending.append(writer.submit(writer.prepare(batch)))
+        while len(pending) > 2:
+            accepted += pending.popleft().result().accepted
 
     with tqdm(total=events, unit="ev", desc="demo", file=sys.stderr) as bar:
         write_demo(write, events=events, days=days, seed=seed, progress=bar.update)
+        while pending:
+            accepted += pending.popleft().result().accepted
     secs = time.perf_counter() - started
     click.echo(f"demo: {accepted} new events written in {secs:.1f}s")
 

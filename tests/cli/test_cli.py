@@ -52,8 +52,13 @@ def test_tokens_create_needs_a_kind(env):
 
 
 def test_demo_is_idempotent_and_priced(env):
-    run("demo", "--events", "3000", "--days", "20")
+    """Written by the writer process (a file database's default), three chunks of 5,000 in
+    flight at most while the next is generated; every one counted."""
+    assert env.writer == "auto"
+    out = run("demo", "--events", "13000", "--days", "20")
+    assert "13000 new events" in out
     led = Ledger.open(env, upgrade=False)
+    assert led.writer.has_process
     with led.engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
         sources = set(conn.execute(select(t.events.c.cost_source).distinct()).scalars())
@@ -62,12 +67,12 @@ def test_demo_is_idempotent_and_priced(env):
             select(func.count()).select_from(t.events).where(t.events.c.success.is_(False))
         ).scalar_one()
     led.close()
-    assert n == 3000
+    assert n == 13000
     assert {"catalog", "provider", "fallback"} <= sources
     assert {"openai", "anthropic", "openrouter", "groq"} <= providers
     assert failures > 0
-    out = run("demo", "--events", "3000", "--days", "20")
-    assert "0 new events" in out
+    out = run("demo", "--events", "13000", "--days", "20")
+    assert "demo: 0 new events" in out
 
 
 def test_rollups_rebuild_reports_and_repairs(env):

@@ -315,6 +315,11 @@ class EventWriter:
         self._prepared = threading.Condition()
 
     @property
+    def has_process(self) -> bool:
+        """Whether a writer process commits for this writer (once started)."""
+        return self._remote is not None
+
+    @property
     def process_id(self) -> int | None:
         """The writer process's pid (None: the writer thread commits)."""
         return None if self._remote is None else self._remote.pid
