@@ -82,11 +82,16 @@ class Checkpointer:
             self._stop.set()
             thread.join()
 
+    @property
+    def restart_due(self) -> bool:
+        """Whether the log has grown long enough for the writer to ``restart_log``."""
+        return self.log_frames * self._page_size > self._restart_bytes
+
     def restart_log(self, conn: sqlite3.Connection) -> bool:
         """Called by the writer between two transactions, on its own connection: when the log
         has grown long, copy what the thread has not, so that the next transaction starts the
         log again. True when it checkpointed."""
-        if self.log_frames * self._page_size <= self._restart_bytes:
+        if not self.restart_due:
             return False
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

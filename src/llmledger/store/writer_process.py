@@ -315,13 +315,13 @@ def _main(pipe: Pipe, settings: Settings) -> None:
         rows, sizes, deltas = _decode_group(message)
         outcomes = write_group(engine, rows, sizes, deltas)
         del rows, deltas
-        if checkpointer is not None:
-            with engine.connect() as conn:
-                checkpointer.restart_log(conn.connection.driver_connection)  # type: ignore[arg-type]
         try:
             pipe.send_bytes(_encode(outcomes))
         except OSError:
             break
+        if checkpointer is not None and checkpointer.restart_due:  # after the answer
+            with engine.connect() as conn:
+                checkpointer.restart_log(conn.connection.driver_connection)  # type: ignore[arg-type]
         written += 1
         if written % 64 == 0:
             gc.collect()
