@@ -108,6 +108,27 @@ def test_a_writer_that_never_pauses_restarts_the_log(tmp_path, restarts):
         assert wal > 24 * mb
 
 
+def test_restart_waits_for_a_reader_of_older_frames(tmp_path):
+    """A reader in an old snapshot keeps frames from being copied: the writer's checkpoint
+    reports it and stays due, and succeeds once the reader is done."""
+    path = tmp_path / "db.sqlite"
+    conn = _writer(path)
+    _commit_pages(conn, 10)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM blobs").fetchone()  # holds this snapshot
+    _commit_pages(conn, 300)
+    checkpointer = Checkpointer(str(path), restart_bytes=100 * PAGE)  # not started: no thread
+    checkpointer.log_frames = 320
+    assert checkpointer.restart_log(conn) is False
+    assert checkpointer.restart_due
+    reader.execute("COMMIT")
+    assert checkpointer.restart_log(conn) is True
+    assert not checkpointer.restart_due
+    reader.close()
+    conn.close()
+
+
 def test_close_checkpoints_what_was_committed_last(tmp_path):
     path = tmp_path / "db.sqlite"
     conn = _writer(path)

@@ -59,6 +59,8 @@ class Checkpointer:
         self._page_size = 4096
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: one checkpoint at a time: a second one would find the first busy and copy nothing
+        self._checkpointing = threading.Lock()
         #: frames in the log when the thread last looked
         self.log_frames = 0
         #: checkpoints run by the thread (for tests and diagnostics)
@@ -94,12 +96,20 @@ class Checkpointer:
         if not self.restart_due:
             return False
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _busy, frames, copied = self._checkpoint(conn)
         except sqlite3.Error as exc:
             log.warning("WAL checkpoint failed: %s", exc)
             return False
+        if copied < frames:  # a reader still needs older frames: try again after the next group
+            return False
         self.log_frames = 0
         return True
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+        """A passive checkpoint: (busy, frames in the log, frames copied)."""
+        with self._checkpointing:
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(busy), int(frames), int(copied)
 
     def _run(self, conn: sqlite3.Connection) -> None:
         seen = None
@@ -118,8 +128,8 @@ class Checkpointer:
         try:
             version = int(conn.execute("PRAGMA data_version").fetchone()[0])
             if version != seen:
-                _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                self.log_frames = max(0, int(frames))
+                _busy, frames, _copied = self._checkpoint(conn)
+                self.log_frames = max(0, frames)
                 self.runs += 1
             return version
         except Exception:  # never let the thread die: nothing else would checkpoint
