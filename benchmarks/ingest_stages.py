@@ -15,7 +15,10 @@ Two what-ifs behind the design (docs/performance.md):
 - ``--two-process``: session 2's prototype of the writer in its own process, fed pickled
   prepared batches through a pipe (no HTTP), against the serial total;
 - ``--pipeline``: the real thing without HTTP: batches prepared on this thread and submitted to
-  the ledger's writer with its writer process (``LLMLEDGER_WRITER=process``), four in flight.
+  the ledger's writer with its writer process (``LLMLEDGER_WRITER=process``), four in flight;
+- ``--checkpoints``: the same prepared batches written one after another on a fresh database,
+  with SQLite's automatic WAL checkpoint (inside the commits) and with the writer process's
+  arrangement (no automatic checkpoint, a ``Checkpointer`` thread beside the writes).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def main() -> None:
     ap.add_argument("--convoy", action="store_true")
     ap.add_argument("--two-process", action="store_true")
     ap.add_argument("--pipeline", action="store_true")
+    ap.add_argument("--checkpoints", action="store_true")
     args = ap.parse_args()
     n = args.events
     events = make_events(n, args.mode)
@@ -124,6 +128,8 @@ def main() -> None:
         two_process(bodies, pricer)
     if args.pipeline:
         pipeline(bodies)
+    if args.checkpoints:
+        checkpoints([_prepare(b, pricer) for b in bodies])
 
 
 def _prepare(body: bytes, pricer: Any) -> Prepared:
@@ -244,6 +250,44 @@ def pipeline(bodies: list[bytes]) -> None:
     secs = time.perf_counter() - started
     ledger.close()
     print(f"  pipeline (writer process, no HTTP): {n / secs:,.0f} events/s")
+
+
+def checkpoints(batches: list[Prepared]) -> None:
+    """Each batch in its own transaction, with the checkpoint in the commits or beside them."""
+    import statistics
+
+    from llmledger.store.checkpoint import checkpointer_for
+    from llmledger.store.engine import make_engine
+    from llmledger.store.writer import commit_with_retry, write_batch
+
+    n = sum(len(b.rows) for b in batches)
+    for label, automatic in (("in the commits (SQLite's)", True), ("in a thread beside", False)):
+        settings = Settings(data_dir=tempfile.mkdtemp())
+        Ledger.open(settings).close()  # migrated and seeded
+        engine = make_engine(settings, autocheckpoint=automatic)
+        checkpointer = None if automatic else checkpointer_for(engine)
+        if checkpointer is not None:
+            checkpointer.start()
+        commits: list[float] = []
+        started = time.perf_counter()
+        for batch in batches:
+            written: list[float] = []
+
+            def work(conn: Any, batch: Prepared = batch, written: list[float] = written) -> Any:
+                out = write_batch(conn, [batch], now_us=time.time_ns() // 1000)
+                written.append(time.perf_counter())
+                return out
+
+            commit_with_retry(engine, work)
+            commits.append(time.perf_counter() - written[-1])  # COMMIT, and the checkpoint in it
+        spent = time.perf_counter() - started
+        if checkpointer is not None:
+            checkpointer.close()
+        engine.dispose()
+        print(
+            f"  checkpoints {label:30} write {spent / n * 1e6:6.1f} µs/event, "
+            f"commit median {statistics.median(commits) * 1e3:5.1f} ms per {BATCH} events"
+        )
 
 
 if __name__ == "__main__":
