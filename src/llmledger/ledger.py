@@ -10,13 +10,14 @@ import threading
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from llmledger.events import UsageEvent
 from llmledger.pricing.cost import Pricer
 from llmledger.pricing.seed import load_price_book, prices_version, seed_bundled_prices
 from llmledger.settings import Settings
 from llmledger.store import migrate
+from llmledger.store.checkpoint import checkpointer_for
 from llmledger.store.engine import make_engine
 from llmledger.store.rows import from_us
 from llmledger.store.writer import EventWriter, WriteResult
@@ -26,7 +27,12 @@ from llmledger.store.writer_process import WriterProcess
 class Ledger:
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
         self.settings = settings
-        self.engine = engine or make_engine(settings)
+        # Who commits ingest: a writer process, or a thread of this one. When it is this process
+        # and the database a SQLite file of our own, commits leave WAL checkpoints to a thread
+        # (see ``store.checkpoint``); a writer process runs its own.
+        in_process = engine is not None or _writer_mode(settings) == "thread"
+        own_checkpoints = engine is None and in_process
+        self.engine = engine or make_engine(settings, autocheckpoint=not own_checkpoints)
         self._pricer: Pricer | None = None
         self._pricer_lock = threading.Lock()
         self._prices_version: str | None = None
@@ -36,19 +42,11 @@ class Ledger:
             self.engine,
             self.pricer,
             max_batch=settings.writer_max_batch,
-            remote=self._writer_process() if engine is None else None,
+            remote=None
+            if in_process
+            else WriterProcess(settings, ordered=self.engine.dialect.name == "postgresql"),
+            checkpointer=checkpointer_for(self.engine) if own_checkpoints else None,
         )
-
-    def _writer_process(self) -> WriterProcess | None:
-        mode = self.settings.writer
-        dialect = self.engine.dialect.name
-        if mode == "auto":  # a process, unless the database lives in this one's memory
-            database = self.engine.url.database
-            in_memory = dialect == "sqlite" and (not database or database == ":memory:")
-            mode = "thread" if in_memory else "process"
-        if mode == "thread":
-            return None
-        return WriterProcess(self.settings, ordered=dialect == "postgresql")
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Ledger:
@@ -107,3 +105,14 @@ class Ledger:
     def close(self) -> None:
         self.writer.close()
         self.engine.dispose()
+
+
+def _writer_mode(settings: Settings) -> str:
+    """Where the server's writer commits: ``process`` or ``thread``. ``auto`` is a process,
+    unless the database lives in this process's memory (no other process could open it)."""
+    if settings.writer != "auto":
+        return settings.writer
+    url = make_url(settings.resolved_database_url)
+    database = url.database
+    in_memory = url.get_backend_name() == "sqlite" and (not database or database == ":memory:")
+    return "thread" if in_memory else "process"

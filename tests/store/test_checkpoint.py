@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -160,14 +161,27 @@ def test_engine_without_autocheckpoint(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-@pytest.mark.parametrize("writer", ["process"])
-def test_the_writer_process_checkpoints(ledger: Ledger):
-    """Ingest through the writer process reaches the database file, not only the log."""
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_the_writer_checkpoints(ledger: Ledger, writer: str):
+    """Ingest reaches the database file, not only the log, whether the writer is a process or
+    a thread of this one; closing the ledger stops the checkpoint thread."""
     path = Path(str(ledger.engine.url.database))
     before = path.stat().st_size
     ledger.writer.start()
     for _ in range(4):
         ledger.writer.submit(ledger.writer.prepare(usage_events(2000))).result(timeout=60)
-    # 8,000 events fill fewer pages than SQLite's own checkpoint threshold (1,000): only the
-    # writer process's checkpointer copies them
+    # 8,000 events fill fewer pages than SQLite's own checkpoint threshold (1,000): only a
+    # checkpoint thread copies them
     assert _until(lambda: path.stat().st_size > before + 200 * PAGE)
+    ledger.close()
+    assert not [t for t in threading.enumerate() if t.name == "llmledger-checkpoint"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("writer", ["process"])
+def test_direct_writes_beside_a_writer_process_keep_sqlite_checkpoints(ledger: Ledger):
+    """The CLI and the SDK's direct mode write on their own thread next to a configured writer
+    process; their commits keep SQLite's own checkpoints (no thread of ours runs for them)."""
+    with ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    assert ledger.write(usage_events(10)).accepted == 10

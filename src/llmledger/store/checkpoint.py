@@ -6,9 +6,10 @@ commit that takes the log past 1,000 pages, which during ingest is nearly every 
 of 5,000 events dirties about that many pages), so the writer spent most of each commit waiting
 for ``fsync``: 55 ms of a 70 ms commit, measured.
 
-The writer process's connection therefore turns the automatic checkpoint off, and
-``Checkpointer`` runs passive checkpoints from a thread of its own, on its own connection, a few
-times a second and only when something was committed. A passive checkpoint never blocks a writer
+So the process that commits ingest (the writer process, or the server itself with the
+in-thread writer) turns the automatic checkpoint off on its connections, and ``Checkpointer``
+runs passive checkpoints from a thread of its own, on its own connection, a few times a second
+and only when something was committed. A passive checkpoint never blocks a writer
 or a reader: the writer keeps appending while the thread copies and syncs what is already
 committed (the sqlite3 driver releases the GIL for the whole call).
 
@@ -59,6 +60,7 @@ class Checkpointer:
         self._page_size = 4096
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
         #: one checkpoint at a time: a second one would find the first busy and copy nothing
         self._checkpointing = threading.Lock()
         #: frames in the log when the thread last looked
@@ -67,22 +69,25 @@ class Checkpointer:
         self.runs = 0
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(conn,), name="llmledger-checkpoint", daemon=True
-        )
-        self._thread.start()
+        """Start the thread (a no-op while it runs)."""
+        with self._lifecycle:
+            if self._thread is not None:
+                return
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(conn, self._stop), name="llmledger-checkpoint", daemon=True
+            )
+            self._thread.start()
 
     def close(self) -> None:
         """Stop the thread after one last checkpoint."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join()
+        with self._lifecycle:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._stop.set()
+                thread.join()
 
     @property
     def restart_due(self) -> bool:
@@ -111,11 +116,11 @@ class Checkpointer:
             busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(busy), int(frames), int(copied)
 
-    def _run(self, conn: sqlite3.Connection) -> None:
+    def _run(self, conn: sqlite3.Connection, stop: threading.Event) -> None:
         seen = None
         try:
             while True:
-                stopping = self._stop.wait(self._interval_s)
+                stopping = stop.wait(self._interval_s)
                 seen = self._round(conn, seen)
                 if stopping:
                     return

@@ -42,6 +42,7 @@ from llmledger.store.rows import (
 )
 
 if TYPE_CHECKING:
+    from llmledger.store.checkpoint import Checkpointer
     from llmledger.store.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
@@ -291,10 +292,13 @@ class EventWriter:
         max_pending: int = 256,
         clock_us: Callable[[], int] = _now_us,
         remote: WriterProcess | None = None,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self._engine = engine
         #: the writer process that commits for the writer thread (None: the thread commits)
         self._remote = remote
+        #: WAL checkpoints for commits made here, when the engine's own are off (SQLite)
+        self._checkpointer = checkpointer
         self._pricer = pricer
         self._max_batch = max_batch
         self._clock_us = clock_us
@@ -347,6 +351,8 @@ class EventWriter:
             thread.join(timeout)
         if self._remote is not None:
             self._remote.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
 
     # -- submitting ------------------------------------------------------------------------
     def prepare(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> Prepared:
@@ -444,6 +450,13 @@ class EventWriter:
             return self._commit(batches)
 
     def _commit(self, batches: list[Prepared]) -> list[WriteResult]:
-        return commit_with_retry(
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            checkpointer.start()  # with the first write (a no-op once running)
+        results = commit_with_retry(
             self._engine, lambda conn: write_batch(conn, batches, now_us=self._clock_us())
         )
+        if checkpointer is not None and checkpointer.restart_due:
+            with self._engine.connect() as conn:
+                checkpointer.restart_log(conn.connection.driver_connection)  # type: ignore[arg-type]
+        return results
