@@ -330,12 +330,15 @@ class EventWriter:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the writer thread, and the writer process if there is one (a process that
-        cannot start raises here; one that stops later is restarted by the next group)."""
+        """Start the writer thread, and the writer process or the checkpoint thread if there
+        is one (a process that cannot start raises here; one that stops later is restarted by
+        the next group)."""
         with self._lock:
             if self._thread is None:
                 if self._remote is not None:
                     self._remote.start()
+                if self._checkpointer is not None:
+                    self._checkpointer.start()
                 self._closed = False
                 self._thread = threading.Thread(
                     target=self._run, name="llmledger-writer", daemon=True
@@ -452,7 +455,7 @@ class EventWriter:
     def _commit(self, batches: list[Prepared]) -> list[WriteResult]:
         checkpointer = self._checkpointer
         if checkpointer is not None:
-            checkpointer.start()  # with the first write (a no-op once running)
+            checkpointer.start()  # direct writes start it too (a no-op once running)
         results = commit_with_retry(
             self._engine, lambda conn: write_batch(conn, batches, now_us=self._clock_us())
         )
