@@ -110,6 +110,12 @@ class Checkpointer:
         self.log_frames = 0
         return True
 
+    def between_transactions(self, engine: Engine) -> None:
+        """``restart_log`` on one of the writer's connections, when it is due."""
+        if self.restart_due:
+            with engine.connect() as conn:
+                self.restart_log(conn.connection.driver_connection)  # type: ignore[arg-type]
+
     def _checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
         """A passive checkpoint: (busy, frames in the log, frames copied)."""
         with self._checkpointing:

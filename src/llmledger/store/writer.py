@@ -459,7 +459,6 @@ class EventWriter:
         results = commit_with_retry(
             self._engine, lambda conn: write_batch(conn, batches, now_us=self._clock_us())
         )
-        if checkpointer is not None and checkpointer.restart_due:
-            with self._engine.connect() as conn:
-                checkpointer.restart_log(conn.connection.driver_connection)  # type: ignore[arg-type]
+        if checkpointer is not None:
+            checkpointer.between_transactions(self._engine)
         return results

@@ -319,9 +319,8 @@ def _main(pipe: Pipe, settings: Settings) -> None:
             pipe.send_bytes(_encode(outcomes))
         except OSError:
             break
-        if checkpointer is not None and checkpointer.restart_due:  # after the answer
-            with engine.connect() as conn:
-                checkpointer.restart_log(conn.connection.driver_connection)  # type: ignore[arg-type]
+        if checkpointer is not None:  # after the answer
+            checkpointer.between_transactions(engine)
         written += 1
         if written % 64 == 0:
             gc.collect()
