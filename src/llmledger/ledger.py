@@ -28,11 +28,11 @@ class Ledger:
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
         self.settings = settings
         # Who commits ingest: a writer process, or a thread of this one. When it is this process
-        # and the database a SQLite file of our own, commits leave WAL checkpoints to a thread
-        # (see ``store.checkpoint``); a writer process runs its own.
+        # and the database a SQLite file of our own, the writer's commits leave WAL checkpoints
+        # to a thread (see ``store.checkpoint``); a writer process runs its own.
         in_process = engine is not None or _writer_mode(settings) == "thread"
         own_checkpoints = engine is None and in_process
-        self.engine = engine or make_engine(settings, autocheckpoint=not own_checkpoints)
+        self.engine = engine or make_engine(settings)
         self._pricer: Pricer | None = None
         self._pricer_lock = threading.Lock()
         self._prices_version: str | None = None

@@ -15,6 +15,7 @@ from llmledger.ledger import Ledger
 from llmledger.settings import Settings
 from llmledger.store.checkpoint import NO_AUTOCHECKPOINT, Checkpointer, checkpointer_for
 from llmledger.store.engine import make_engine
+from llmledger.store.writer import commit_with_retry
 from tests.support.events import usage_events
 
 PAGE = 4096
@@ -178,10 +179,24 @@ def test_the_writer_checkpoints(ledger: Ledger, writer: str):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-@pytest.mark.parametrize("writer", ["process"])
-def test_direct_writes_beside_a_writer_process_keep_sqlite_checkpoints(ledger: Ledger):
-    """The CLI and the SDK's direct mode write on their own thread next to a configured writer
-    process; their commits keep SQLite's own checkpoints (no thread of ours runs for them)."""
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_other_writes_keep_sqlite_checkpoints(ledger: Ledger):
+    """Only the ingest writer's own transactions leave checkpoints to the thread: every other
+    use of the ledger's connections (the CLI's changes, prune, the server's own writes) keeps
+    SQLite's, even right after an ingest commit on the same pooled connection."""
+    assert ledger.write(usage_events(10)).accepted == 10
     with ledger.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
-    assert ledger.write(usage_events(10)).accepted == 10
+
+
+def test_a_writer_transaction_defers_checkpoints(tmp_path):
+    engine = make_engine(Settings(data_dir=tmp_path), pool_size=1, max_overflow=0)
+    seen = commit_with_retry(
+        engine,
+        lambda conn: conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar(),
+        defer_checkpoints=True,
+    )
+    assert seen == 0
+    with engine.connect() as conn:  # the same connection, handed on
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    engine.dispose()

@@ -6,12 +6,12 @@ commit that takes the log past 1,000 pages, which during ingest is nearly every 
 of 5,000 events dirties about that many pages), so the writer spent most of each commit waiting
 for ``fsync``: 55 ms of a 70 ms commit, measured.
 
-So the process that commits ingest (the writer process, or the server itself with the
-in-thread writer) turns the automatic checkpoint off on its connections, and ``Checkpointer``
-runs passive checkpoints from a thread of its own, on its own connection, a few times a second
-and only when something was committed. A passive checkpoint never blocks a writer
-or a reader: the writer keeps appending while the thread copies and syncs what is already
-committed (the sqlite3 driver releases the GIL for the whole call).
+So the ingest writer's commits skip the automatic checkpoint (the writer process's connection
+always; the in-thread writer's transactions while they run: ``checkpoints_deferred``), and
+``Checkpointer`` runs passive checkpoints from a thread of its own, on its own connection, a few
+times a second and only when something was committed. A passive checkpoint never blocks a
+writer or a reader: the writer keeps appending while the thread copies and syncs what is
+already committed (the sqlite3 driver releases the GIL for the whole call).
 
 One thing the thread cannot do alone: the log starts again from its beginning only when a write
 transaction *begins* with every frame already copied, and a busy writer begins its next
@@ -28,8 +28,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,22 @@ class Checkpointer:
         except Exception:  # never let the thread die: nothing else would checkpoint
             log.exception("WAL checkpoint failed; retrying in the next round")
             return seen
+
+
+@contextmanager
+def checkpoints_deferred(conn: Connection) -> Iterator[None]:
+    """Within the block, commits on ``conn`` (SQLite) leave checkpoints to a ``Checkpointer``;
+    the connection's own setting is restored after, for whoever uses it next."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name != "sqlite" or raw is None:
+        yield
+        return
+    before = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    raw.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA wal_autocheckpoint={before}")
 
 
 def checkpointer_for(engine: Engine) -> Checkpointer | None:

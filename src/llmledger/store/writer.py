@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from llmledger.events import UsageEvent
 from llmledger.pricing.cost import Pricer
 from llmledger.store import tables as t
+from llmledger.store.checkpoint import checkpoints_deferred
 from llmledger.store.dialect import insert_ignore, upsert_add
 from llmledger.store.engine import begin_immediate
 from llmledger.store.prepare import Prepared, prepare_events
@@ -237,13 +238,19 @@ def _fresh(
     return results, fresh
 
 
-def commit_with_retry(engine: Engine, work: Callable[[Connection], T]) -> T:
+def commit_with_retry(
+    engine: Engine, work: Callable[[Connection], T], *, defer_checkpoints: bool = False
+) -> T:
     """Run ``work`` in a write transaction (``BEGIN IMMEDIATE`` on SQLite), retried on a
     conflict: another node committed the same ``eventId`` first (PostgreSQL), or a transient
-    lock or serialisation failure. The retry re-reads what is stored."""
+    lock or serialisation failure. The retry re-reads what is stored. ``defer_checkpoints``:
+    the commit leaves the WAL checkpoint to a ``Checkpointer`` (SQLite)."""
     for attempt in range(5):
         try:
-            with engine.connect() as conn:
+            with (
+                engine.connect() as conn,
+                checkpoints_deferred(conn) if defer_checkpoints else nullcontext(),
+            ):
                 begin_immediate(conn)
                 with conn.begin():
                     return work(conn)
@@ -457,7 +464,9 @@ class EventWriter:
         if checkpointer is not None:
             checkpointer.start()  # direct writes start it too (a no-op once running)
         results = commit_with_retry(
-            self._engine, lambda conn: write_batch(conn, batches, now_us=self._clock_us())
+            self._engine,
+            lambda conn: write_batch(conn, batches, now_us=self._clock_us()),
+            defer_checkpoints=checkpointer is not None,
         )
         if checkpointer is not None:
             checkpointer.between_transactions(self._engine)
