@@ -29,7 +29,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection, Engine
 
@@ -163,7 +163,10 @@ def checkpoints_deferred(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA wal_autocheckpoint={before}")
+        # never mask the block's own error; a connection left at 0 is still checkpointed by
+        # the thread
+        with suppress(sqlite3.Error):
+            raw.execute(f"PRAGMA wal_autocheckpoint={before}")
 
 
 def checkpointer_for(engine: Engine) -> Checkpointer | None:
