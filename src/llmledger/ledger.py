@@ -18,7 +18,7 @@ from llmledger.pricing.seed import load_price_book, prices_version, seed_bundled
 from llmledger.settings import Settings
 from llmledger.store import migrate
 from llmledger.store.checkpoint import checkpointer_for
-from llmledger.store.engine import make_engine
+from llmledger.store.engine import make_engine, sqlite_file
 from llmledger.store.rows import from_us
 from llmledger.store.writer import EventWriter, WriteResult
 from llmledger.store.writer_process import WriterProcess
@@ -30,8 +30,8 @@ class Ledger:
         # Who commits ingest: a writer process, or a thread of this one. When it is this process
         # and the database a SQLite file of our own, the writer's commits leave WAL checkpoints
         # to a thread (see ``store.checkpoint``); a writer process runs its own.
-        in_process = engine is not None or _writer_mode(settings) == "thread"
-        own_checkpoints = engine is None and in_process
+        thread_mode = _writer_mode(settings) == "thread"
+        own_engine = engine is None
         self.engine = engine or make_engine(settings)
         self._pricer: Pricer | None = None
         self._pricer_lock = threading.Lock()
@@ -42,10 +42,10 @@ class Ledger:
             self.engine,
             self.pricer,
             max_batch=settings.writer_max_batch,
-            remote=None
-            if in_process
-            else WriterProcess(settings, ordered=self.engine.dialect.name == "postgresql"),
-            checkpointer=checkpointer_for(self.engine) if own_checkpoints else None,
+            remote=WriterProcess(settings, ordered=self.engine.dialect.name == "postgresql")
+            if own_engine and not thread_mode
+            else None,
+            checkpointer=checkpointer_for(self.engine) if own_engine and thread_mode else None,
         )
 
     @classmethod
@@ -113,6 +113,5 @@ def _writer_mode(settings: Settings) -> str:
     if settings.writer != "auto":
         return settings.writer
     url = make_url(settings.resolved_database_url)
-    database = url.database
-    in_memory = url.get_backend_name() == "sqlite" and (not database or database == ":memory:")
+    in_memory = url.get_backend_name() == "sqlite" and sqlite_file(url) is None
     return "thread" if in_memory else "process"

@@ -13,8 +13,8 @@ import pytest
 
 from llmledger.ledger import Ledger
 from llmledger.settings import Settings
-from llmledger.store.checkpoint import NO_AUTOCHECKPOINT, Checkpointer, checkpointer_for
-from llmledger.store.engine import make_engine
+from llmledger.store.checkpoint import Checkpointer, checkpointer_for
+from llmledger.store.engine import NO_AUTOCHECKPOINT, make_engine
 from llmledger.store.writer import commit_with_retry
 from tests.support.events import usage_events
 

@@ -33,17 +33,15 @@ from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection, Engine
 
+from llmledger.store.engine import NO_AUTOCHECKPOINT, WAL_SIZE_LIMIT, sqlite_file
+
 log = logging.getLogger(__name__)
 
 #: how often the thread looks for new commits to checkpoint
 CHECKPOINT_INTERVAL_S = 0.2
-#: how long the log may grow before the writer lets it start again
-WAL_RESTART_BYTES = 32 * 1024 * 1024
-#: pragmas for connections whose commits leave checkpoints to a ``Checkpointer``
-NO_AUTOCHECKPOINT = (
-    "PRAGMA wal_autocheckpoint=0",
-    f"PRAGMA journal_size_limit={WAL_RESTART_BYTES}",
-)
+#: how long the log may grow before the writer lets it start again (the file is then cut back
+#: to this size: every SQLite connection's ``journal_size_limit``)
+WAL_RESTART_BYTES = WAL_SIZE_LIMIT
 
 
 class Checkpointer:
@@ -159,7 +157,8 @@ def checkpoints_deferred(conn: Connection) -> Iterator[None]:
         yield
         return
     before = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    raw.execute("PRAGMA wal_autocheckpoint=0")
+    for pragma in NO_AUTOCHECKPOINT:
+        raw.execute(pragma)
     try:
         yield
     finally:
@@ -172,7 +171,5 @@ def checkpoints_deferred(conn: Connection) -> Iterator[None]:
 def checkpointer_for(engine: Engine) -> Checkpointer | None:
     """A ``Checkpointer`` for the engine's database when it is a SQLite file (None otherwise:
     PostgreSQL checkpoints itself, and an in-memory database has no log)."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    return Checkpointer(database)
+    path = sqlite_file(engine.url)
+    return None if path is None else Checkpointer(path)

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 
 from llmledger.settings import Settings
-from llmledger.store.checkpoint import NO_AUTOCHECKPOINT
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: the WAL file is cut back to this size when the log restarts (it may grow past it meanwhile)
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
+#: for connections whose commits leave WAL checkpoints to a ``store.checkpoint.Checkpointer``
+NO_AUTOCHECKPOINT = ("PRAGMA wal_autocheckpoint=0",)
+
+
+def sqlite_file(url: str | URL) -> str | None:
+    """The path of a SQLite database file; None for another database or SQLite in memory."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return u.database
 
 
 def make_engine(settings: Settings, *, autocheckpoint: bool = True, **kwargs: Any) -> Engine:
@@ -17,7 +28,7 @@ def make_engine(settings: Settings, *, autocheckpoint: bool = True, **kwargs: An
     WAL; the caller runs a ``Checkpointer`` (see ``store.checkpoint``)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        if url not in ("sqlite://", "sqlite:///:memory:"):
+        if sqlite_file(url) is not None:
             settings.ensure_data_dir()
         engine = create_engine(
             url,
@@ -42,6 +53,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute("PRAGMA cache_size=-65536")
+    cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cur.close()
 
 
