@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
@@ -30,6 +31,7 @@ def make_engine(settings: Settings, *, autocheckpoint: bool = True, **kwargs: An
     if url.startswith("sqlite"):
         if sqlite_file(url) is not None:
             settings.ensure_data_dir()
+        fast_parameter_binding()
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -42,6 +44,24 @@ def make_engine(settings: Settings, *, autocheckpoint: bool = True, **kwargs: An
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def fast_parameter_binding() -> None:
+    """Bind ``None`` and ``bool`` parameters without pysqlite's adapter search.
+
+    pysqlite binds ``int``, ``float``, ``str`` and ``bytes`` directly, but looks every other
+    value up as an adaptable object first: a registry lookup and two failed attribute lookups,
+    about 0.5 µs a parameter (measured), where the insert of a whole 34-column event row costs
+    a few µs. Event rows carry a few ``None``s and two ``bool``s, and every rollup row a
+    ``bool``. Registered adapters are found at the first lookup. They store exactly what the
+    search would have (NULL, and 1 or 0), process-wide, for every SQLite connection: both are
+    C functions, ``int`` for ``bool`` and an empty dict's ``get`` for ``None`` (it answers
+    ``None`` for every key)."""
+    sqlite3.register_adapter(type(None), _NOTHING.get)
+    sqlite3.register_adapter(bool, int)
+
+
+_NOTHING: dict[None, None] = {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
