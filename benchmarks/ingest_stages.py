@@ -91,9 +91,12 @@ def main() -> None:
         wire, secs = timed(decode_batch, body, max_events=10_000)
         spent["decode (msgspec, fast path)"] += secs
         now_us = time.time_ns() // 1000
-        prepared, secs = timed(prepare_wire, wire, pricer, key_org=None, now_us=now_us)
+        open_from = ledger.writer.open_from()
+        prepared, secs = timed(
+            prepare_wire, wire, pricer, key_org=None, now_us=now_us, open_from=open_from
+        )
         assert isinstance(prepared, Prepared)
-        _, deltas_secs = timed(rollup_deltas, prepared.rows)
+        _, deltas_secs = timed(rollup_deltas, prepared.rows, open_from=open_from)
         spent["prepare: rows and pricing"] += secs - deltas_secs
         spent["prepare: rollup deltas"] += deltas_secs
         _, secs = timed(ledger.writer._commit, [prepared])
@@ -134,7 +137,10 @@ def main() -> None:
 
 def _prepare(body: bytes, pricer: Any) -> Prepared:
     wire = decode_batch(body, max_events=10_000)
-    prepared = prepare_wire(wire or [], pricer, key_org=None, now_us=time.time_ns() // 1000)
+    now_us = time.time_ns() // 1000
+    # a bare prepared batch, as if today were open (the default for a live database)
+    open_from = now_us // 86_400_000_000 * 86400
+    prepared = prepare_wire(wire or [], pricer, key_org=None, now_us=now_us, open_from=open_from)
     assert prepared is not None
     return prepared
 

@@ -45,6 +45,7 @@ from llmledger.analytics.window import Window
 from llmledger.demo import AGENTS, MODELS, OPERATIONS, ORG_NAMES
 from llmledger.ledger import Ledger
 from llmledger.settings import Settings
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.dialect import insert_sql
 from llmledger.store.rebuild import rebuild_rollups
@@ -134,7 +135,7 @@ def load(engine: sa.Engine, n: int, days: int, end_day: dt.date) -> None:
     def flush() -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql(sql, batch)
-            apply_deltas(conn, rollup_deltas(batch))
+            apply_deltas(conn, rollup_deltas(batch, open_from=open_days.open_from(conn)))
 
     for rows in generate(n, days, end_day):
         batch += rows

@@ -93,7 +93,7 @@ def test_rollups_rebuild_reports_and_repairs(env):
         ]
     )
     with led.engine.begin() as conn:
-        conn.execute(update(t.rollup_day).values(requests=99))
+        conn.execute(update(t.rollup_hour).values(requests=99))
     led.close()
     out = run("rollups", "rebuild")
     assert "repaired" in out and "'requests': -94" in out

@@ -27,6 +27,8 @@ from llmledger.wire import decode_batch
 
 NOW_US = time.time_ns() // 1000
 NOW = dt.datetime.fromtimestamp(NOW_US / 1e6, dt.UTC)
+#: today is open: its events have no day deltas, earlier ones do
+OPEN_FROM = NOW_US // 86_400_000_000 * 86400
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,11 @@ def pricer() -> Pricer:
 
 def fast(body: bytes, pricer: Pricer, key_org: str | None) -> Prepared | None:
     wire = decode_batch(body, max_events=10_000)
-    return None if wire is None else prepare_wire(wire, pricer, key_org=key_org, now_us=NOW_US)
+    return (
+        None
+        if wire is None
+        else prepare_wire(wire, pricer, key_org=key_org, now_us=NOW_US, open_from=OPEN_FROM)
+    )
 
 
 def slow(body: bytes, pricer: Pricer, key_org: str | None) -> tuple[Prepared, list[Any]] | None:
@@ -51,7 +57,9 @@ def slow(body: bytes, pricer: Pricer, key_org: str | None) -> tuple[Prepared, li
         return None
     if not isinstance(payload["events"], list):
         return None
-    return prepare_parsed(payload["events"], pricer, key_org=key_org, now_us=NOW_US)
+    return prepare_parsed(
+        payload["events"], pricer, key_org=key_org, now_us=NOW_US, open_from=OPEN_FROM
+    )
 
 
 def assert_agree(body: bytes, pricer: Pricer, key_org: str | None = None) -> bool:

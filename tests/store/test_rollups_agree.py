@@ -11,12 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, func, select, update
 
+from llmledger.analytics.filters import Filters
+from llmledger.analytics.source import aggregate
 from llmledger.events import UsageEvent
 from llmledger.ledger import Ledger
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rebuild import rebuild_rollups
+from llmledger.store.writer import EventWriter
+from tests.support.open_days import reopen
 
 BASE = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+DAY_S = 86400
 MODELS = [
     ("openai", "gpt-4o"),
     ("openai", "o3"),
@@ -56,17 +62,22 @@ def usage_events(draw: st.DrawFn) -> UsageEvent:
     )
 
 
-def raw_totals(ledger: Ledger) -> dict[str, int]:
+def writer_at(ledger: Ledger, day_s: int) -> EventWriter:
+    return EventWriter(ledger.engine, ledger.pricer, clock_us=lambda: (day_s + 3600) * 1_000_000)
+
+
+def raw_totals(ledger: Ledger, *, before_s: int | None = None) -> dict[str, int]:
     e = t.events.c
+    q = select(
+        func.coalesce(func.sum(e.cost_nanos), 0),
+        func.coalesce(func.sum(e.requests), 0),
+        func.coalesce(func.sum(e.input_tokens), 0),
+        func.count(),
+    )
+    if before_s is not None:
+        q = q.where(e.ts_us < before_s * 1_000_000)
     with ledger.engine.connect() as conn:
-        row = conn.execute(
-            select(
-                func.coalesce(func.sum(e.cost_nanos), 0),
-                func.coalesce(func.sum(e.requests), 0),
-                func.coalesce(func.sum(e.input_tokens), 0),
-                func.count(),
-            )
-        ).one()
+        row = conn.execute(q).one()
     return {
         "cost": int(row[0]),
         "requests": int(row[1]),
@@ -104,17 +115,34 @@ def rollup_totals(ledger: Ledger, table: Any) -> dict[str, int]:
     data=st.data(),
 )
 def test_rollups_equal_raw_totals_with_duplicates_and_disorder(ledger, batches, data):
+    # the days from a drawn one on are open (hourly rows only), and a drawn number of them
+    # close (fold) between two drawn batches
+    day0 = int(BASE.timestamp())
+    opened = reopen(ledger.engine, day0 + data.draw(st.integers(0, 21)) * DAY_S)
+    fold_at = data.draw(st.integers(0, len(batches)))
+    closes = opened + data.draw(st.integers(0, 3)) * DAY_S
+    # writers whose clocks read the first open day, then the day the fold closes to
+    writer = writer_at(ledger, opened)
     # re-send some earlier events (duplicates) and shuffle (out-of-order timestamps)
     sent: list[UsageEvent] = []
-    for batch in batches:
+    for i, batch in enumerate(batches):
+        if i == fold_at:
+            writer = writer_at(ledger, closes)  # its first batch folds
         if sent:
             batch = batch + data.draw(st.lists(st.sampled_from(sent), max_size=10))
         batch = data.draw(st.permutations(batch))
-        ledger.write(batch)
+        writer.write(batch)
         sent.extend(batch)
     raw = raw_totals(ledger)
+    mark = closes if fold_at < len(batches) else opened
     assert rollup_totals(ledger, t.rollup_hour) == raw
-    assert rollup_totals(ledger, t.rollup_day) == raw
+    assert rollup_totals(ledger, t.rollup_day) == raw_totals(ledger, before_s=mark)
+    with ledger.engine.connect() as conn:
+        assert open_days.open_from(conn) == mark
+        days, _ = aggregate(
+            conn, [(0, 4_000_000_000 // 3600 * 3600)], Filters(), measures=("cost_nanos",)
+        )
+    assert days[0]["cost_nanos"] == raw["cost"]  # reads: closed days and open ones
     with ledger.engine.connect() as conn:
         report = rebuild_rollups(conn, start_us=0, end_us=int(4e15), repair=False)
         sessions = conn.execute(
@@ -130,7 +158,7 @@ def test_rollups_equal_raw_totals_with_duplicates_and_disorder(ledger, batches, 
     assert report.differences["rollup_hour_model"] == []
     assert report.differences["rollup_day_model"] == []
     assert rollup_totals(ledger, t.rollup_hour_model) == raw
-    assert rollup_totals(ledger, t.rollup_day_model) == raw
+    assert rollup_totals(ledger, t.rollup_day_model) == raw_totals(ledger, before_s=mark)
     assert sessions == in_sessions
 
 

@@ -67,6 +67,7 @@ def test_one_failing_batch_does_not_fail_its_group(ledger):
             [r for b in batches for r in b.rows],
             [len(b.rows) for b in batches],
             group_delta_rows(batches, ordered=False),
+            batches[0].open_from,
         )
     finally:
         with ledger.engine.begin() as conn:
@@ -81,7 +82,7 @@ def test_a_batch_that_cannot_travel_fails_alone(ledger):
     good = w.prepare(usage_events(4))
     row = list(w.prepare(usage_events(1)).rows[0])
     row[13] = 2**70  # input_tokens beyond 64 bits (the contract never lets this through)
-    bad = Prepared(rows=[tuple(row)], deltas=good.deltas)
+    bad = Prepared(rows=[tuple(row)], deltas=good.deltas, open_from=good.open_from)
     futures = [w.submit(bad), w.submit(good)]
     with pytest.raises(WriteFailed):
         futures[0].result(timeout=60)

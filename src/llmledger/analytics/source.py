@@ -3,8 +3,9 @@
 Three sources give rows of the same shape (a bucket, the dimensions, the additive measures of
 ``ROLLUP_MEASURES``), so one ``GROUP BY`` serves them all:
 
-- **rollups** (``rollup_day`` for whole days, ``rollup_hour`` for the edge hours) answer every
-  question that needs no user: the default;
+- **rollups** (``rollup_day`` for whole closed days, ``rollup_hour`` for the edge hours and the
+  open days, summed by day: see ``store.open_days``) answer every question that needs no user:
+  the default;
 - **user_day** answers questions filtered or grouped by user that need only requests, tokens
   and cost, by organisation, user or day, with no other filter; the edge hours of a range that
   is not whole days come from raw events;
@@ -31,6 +32,8 @@ from sqlalchemy import (
 
 from llmledger.analytics.filters import ROLLUP_FILTERS, Filters
 from llmledger.analytics.spans import Span, spans, union
+from llmledger.analytics.window import DAY_S
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rows import US_PER_HOUR
 
@@ -56,14 +59,31 @@ def choose(filters: Filters, dims: Sequence[str], measures: Sequence[str]) -> Ki
 _NARROW = frozenset(("bucket", *t.MODEL_DIMENSIONS))
 
 
-def _rollup(span: Span, filters: Filters, dims: Sequence[str], measures: Sequence[str]) -> Select:
+def _rollup(
+    span: Span,
+    filters: Filters,
+    dims: Sequence[str],
+    measures: Sequence[str],
+    *,
+    open_from: int,
+) -> Select:
+    """``span`` from the rollups; a day span from the first open day on is summed from the
+    hourly rows (its buckets still days)."""
     narrow = set(dims) <= _NARROW and set(filters.labels()) <= _NARROW
+    daily = span.grain == "day" and span.end <= open_from
     if narrow:  # the narrow rollup holds the same sums in ~30x fewer rows
-        table = t.rollup_day_model if span.grain == "day" else t.rollup_hour_model
+        table = t.rollup_day_model if daily else t.rollup_hour_model
     else:
-        table = t.rollup_day if span.grain == "day" else t.rollup_hour
+        table = t.rollup_day if daily else t.rollup_hour
     c = table.c
-    q = select(*(c[d] for d in dims), *(c[m] for m in measures)).where(
+    by_day = span.grain == "day" and not daily
+    columns = [
+        (c.bucket - c.bucket % literal_column(str(DAY_S))).label("bucket")
+        if d == "bucket" and by_day
+        else c[d]
+        for d in dims
+    ]
+    q = select(*columns, *(c[m] for m in measures)).where(
         c.bucket >= span.start, c.bucket < span.end
     )
     for name, value in filters.labels().items():
@@ -132,16 +152,25 @@ def _events(
     return raw_where(q, filters)
 
 
+def _at(span: Span, open_from: int) -> list[Span]:
+    """A day span cut at the first open day (the parts on either side come from different
+    tables)."""
+    if span.grain != "day" or not span.start < open_from < span.end:
+        return [span]
+    return [Span("day", span.start, open_from), Span("day", open_from, span.end)]
+
+
 def source(
     ranges: Sequence[tuple[int, int]],
     filters: Filters,
     *,
     dims: Sequence[str],
     measures: Sequence[str],
+    open_from: int,
     hourly: bool = False,
 ) -> tuple[FromClause, Kind]:
     """Rows of (dims, measures) covering ``ranges`` (whole hours, in seconds); ``hourly``
-    when every bucket must be an hour."""
+    when every bucket must be an hour. ``open_from``: the first open day."""
     kind = choose(filters, dims, measures)
     if hourly and kind == "user_day":
         kind = "events"
@@ -152,7 +181,8 @@ def source(
     for span in spans(ranges) if kind != "events" else ():
         if kind == "rollup":
             grain = "hour" if hourly else span.grain
-            parts.append(_rollup(Span(grain, span.start, span.end), filters, dims, measures))
+            for part in _at(Span(grain, span.start, span.end), open_from):
+                parts.append(_rollup(part, filters, dims, measures, open_from=open_from))
         elif span.grain == "day":
             parts.append(_user_day(span, filters, dims, measures))
         else:
@@ -179,7 +209,10 @@ def aggregate(
     ``top=(measure, n)`` keeps the ``n`` groups with the largest sum of ``measure``; ``hourly``
     makes every ``bucket`` an hour (else whole days are day buckets).
     """
-    src, kind = source(ranges, filters, dims=dims, measures=measures, hourly=hourly)
+    open_from = open_days.open_from(conn)
+    src, kind = source(
+        ranges, filters, dims=dims, measures=measures, open_from=open_from, hourly=hourly
+    )
     sums = [func.coalesce(func.sum(src.c[m]), 0).label(m) for m in measures]
     q = select(*(src.c[d] for d in dims), *sums)
     if dims:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, tuple_
 from llmledger.pricing.convert import iso
 from llmledger.pricing.cost import Pricer, StoredUsage
 from llmledger.pricing.resolve import PriceBook
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.dialect import flavor
 from llmledger.store.engine import begin_immediate
@@ -84,7 +85,7 @@ def names_in_scope(
     """The (provider, model) names the scope covers, ``None`` for all of them."""
     if scope.model is None and scope.provider is None:
         return None
-    d = t.rollup_day.c
+    d = open_days.model_days().c
     q = select(d.provider, d.model).distinct()
     q = q.where(
         d.bucket >= scope.start_us // US_PER_DAY * 86400, d.bucket < scope.end_us // 1_000_000
@@ -126,11 +127,13 @@ def count_in_scope(
     return int(conn.execute(q).scalar_one())
 
 
-def net_deltas(old: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) -> RollupDeltas:
+def net_deltas(
+    old: list[tuple[Any, ...]], new: list[tuple[Any, ...]], *, open_from: int
+) -> RollupDeltas:
     """Rollup deltas that turn ``old`` event rows into ``new`` ones (same events, new prices):
     only the measures that differ are left, entries that net to nothing are dropped."""
-    d = rollup_deltas(new)
-    minus = rollup_deltas(old, sign=-1)
+    d = rollup_deltas(new, open_from=open_from)
+    minus = rollup_deltas(old, sign=-1, open_from=open_from)
     for name in ("hour", "day", "session_agents", "user_day"):
         target: dict[Any, list[int]] = getattr(d, name)
         for key, values in getattr(minus, name).items():
@@ -206,7 +209,7 @@ def reprice_chunk(
             f"WHERE id = {ph}",
             updates,
         )
-        apply_deltas(conn, net_deltas(old, new))
+        apply_deltas(conn, net_deltas(old, new, open_from=open_days.open_from(conn, lock=True)))
 
 
 def reprice(

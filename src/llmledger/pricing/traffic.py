@@ -11,6 +11,7 @@ from llmledger.money import nanos_to_str
 from llmledger.pricing.convert import iso
 from llmledger.pricing.resolve import PriceBook
 from llmledger.pricing.rows import PriceRow
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rows import from_us, to_us
 
@@ -27,7 +28,7 @@ def unpriced(
 ) -> dict[str, Any]:
     """Models that fell back to the fallback price, with requests and spend, last seen first
     (from the day rollups, so it covers all time, not only retained raw events)."""
-    d = t.rollup_day.c
+    d = open_days.model_days().c
     last = func.max(d.bucket)
     q = (
         select(
@@ -73,7 +74,7 @@ def _day(bucket_s: Any) -> str:
 
 def names_priced_by(conn: Connection, book: PriceBook, row: PriceRow) -> list[tuple[str, str]]:
     """The (provider, model) names in traffic that ``row``'s entry can price."""
-    d = t.rollup_day.c
+    d = open_days.model_days().c
     names = conn.execute(select(d.provider, d.model).distinct()).all()
     return [(p, m) for p, m in names if row.key in book.candidates(p, m)]
 

@@ -137,10 +137,15 @@ def _prepare(
     s = ledger.settings
     with ledger.writer.turn:
         now_us = time.time_ns() // 1000
+        open_from = ledger.writer.open_from()
         wire = decode_batch(body, max_events=s.max_batch_events)
         if wire is not None:
-            fast = prepare_wire(wire, ledger.pricer(), key_org=key_org, now_us=now_us)
+            fast = prepare_wire(
+                wire, ledger.pricer(), key_org=key_org, now_us=now_us, open_from=open_from
+            )
             if fast is not None:
                 return fast, []
         raws = _events_of(body, s.max_batch_events)
-        return prepare_parsed(raws, ledger.pricer(), key_org=key_org, now_us=now_us)
+        return prepare_parsed(
+            raws, ledger.pricer(), key_org=key_org, now_us=now_us, open_from=open_from
+        )

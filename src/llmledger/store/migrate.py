@@ -33,3 +33,10 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

@@ -27,18 +27,24 @@ _SKEW_US = FUTURE_SKEW // _ONE_US
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """Priced event rows (``EVENT_COLUMNS`` order) and their rollup deltas, computed as if none
-    were stored yet."""
+    were stored yet and for the first open day ``open_from`` (see ``store.open_days``)."""
 
     rows: list[tuple[Any, ...]]
     deltas: RollupDeltas
+    open_from: int
 
     @classmethod
-    def of_rows(cls, rows: list[tuple[Any, ...]]) -> Prepared:
-        return cls(rows, rollup_deltas(rows))
+    def of_rows(cls, rows: list[tuple[Any, ...]], open_from: int) -> Prepared:
+        return cls(rows, rollup_deltas(rows, open_from=open_from), open_from)
 
 
 def prepare_events(
-    events: Iterable[UsageEvent], pricer: Pricer, *, default_org: str | None, received_us: int
+    events: Iterable[UsageEvent],
+    pricer: Pricer,
+    *,
+    default_org: str | None,
+    received_us: int,
+    open_from: int,
 ) -> Prepared:
     """Rows for validated ``UsageEvent``s (SDK direct mode, the demo, the ingest slow path)."""
     rows = []
@@ -82,11 +88,11 @@ def prepare_events(
                 received_us,
             )
         )
-    return Prepared.of_rows(rows)
+    return Prepared.of_rows(rows, open_from)
 
 
 def prepare_parsed(
-    raws: list[Any], pricer: Pricer, *, key_org: str | None, now_us: int
+    raws: list[Any], pricer: Pricer, *, key_org: str | None, now_us: int, open_from: int
 ) -> tuple[Prepared, list[dict[str, Any]]]:
     """The slow path: each parsed JSON event judged by the contract. Returns the batch of the
     good ones and ``{"index", "errors"}`` for the others (including events that name another
@@ -94,7 +100,10 @@ def prepare_parsed(
     good, rejected = parse_events(raws, now=from_us(now_us))
     if key_org is not None:
         good, rejected = _scope_to_org(raws, good, rejected, key_org)
-    return prepare_events(good, pricer, default_org=key_org, received_us=now_us), rejected
+    prepared = prepare_events(
+        good, pricer, default_org=key_org, received_us=now_us, open_from=open_from
+    )
+    return prepared, rejected
 
 
 def _scope_to_org(
@@ -120,7 +129,7 @@ def _scope_to_org(
 
 
 def prepare_wire(
-    events: list[WireEvent], pricer: Pricer, *, key_org: str | None, now_us: int
+    events: list[WireEvent], pricer: Pricer, *, key_org: str | None, now_us: int, open_from: int
 ) -> Prepared | None:
     """Rows for a fast-decoded batch, or ``None`` as soon as one event needs the contract's
     judgement (a part above its whole, a timestamp too far ahead, another organisation than the
@@ -196,4 +205,4 @@ def prepare_wire(
             )
     except (ValueError, OverflowError):
         return None
-    return Prepared.of_rows(rows)
+    return Prepared.of_rows(rows, open_from)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rows import US_PER_DAY, US_PER_HOUR, model_deltas
 
@@ -302,11 +303,14 @@ def rebuild_rollups(
     if end <= start:
         return report
     model_key = ("bucket", *t.MODEL_DIMENSIONS)
+    open_from = open_days.open_from(conn, lock=True)
     for name, table, narrow_table, per in (
         ("rollup_hour", t.rollup_hour, t.rollup_hour_model, US_PER_HOUR),
         ("rollup_day", t.rollup_day, t.rollup_day_model, US_PER_DAY),
     ):
         expected = _expected(conn, per, start, end)
+        if per == US_PER_DAY:  # open days have no day rows (see ``store.open_days``)
+            expected = {k: v for k, v in expected.items() if k[0] < open_from}
         narrow = {k: tuple(v) for k, v in model_deltas(expected).items()}  # type: ignore[arg-type]
         for tname, tbl, want, keys in (
             (name, table, expected, _KEY),

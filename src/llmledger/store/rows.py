@@ -158,9 +158,10 @@ def merge_deltas(parts: Sequence[RollupDeltas]) -> RollupDeltas:
     return out
 
 
-def rollup_deltas(rows: Iterable[Sequence[Any]], *, sign: int = 1) -> RollupDeltas:
+def rollup_deltas(rows: Iterable[Sequence[Any]], *, open_from: int, sign: int = 1) -> RollupDeltas:
     """Aggregate event rows (as ``store.prepare`` makes them) into rollup deltas; ``sign=-1`` gives
-    the deltas that take those events out again.
+    the deltas that take those events out again. The daily deltas cover only the days before
+    ``open_from``, the first open day (see ``store.open_days``).
 
     This runs for every ingested event, so it is written for speed: one dictionary step per
     table per event, and the daily rollup summed from the hourly one afterwards (a batch has
@@ -230,5 +231,6 @@ def rollup_deltas(rows: Iterable[Sequence[Any]], *, sign: int = 1) -> RollupDelt
                 u[4] += cost
     day = d.day
     for (bucket, *dims), values in hour.items():
-        _add(day, (bucket // 86400 * 86400, *dims), list(values))
+        if bucket < open_from:
+            _add(day, (bucket // 86400 * 86400, *dims), list(values))
     return d

@@ -126,6 +126,15 @@ rollup_day = _rollup_table("rollup_day")
 rollup_hour_model = _rollup_table("rollup_hour_model", MODEL_DIMENSIONS)
 rollup_day_model = _rollup_table("rollup_day_model", MODEL_DIMENSIONS)
 
+#: one row: the first open day (UTC, seconds). The day rollups hold only the days before it;
+#: from it on the hourly rollups are the only copy (see ``store.open_days``)
+rollup_state = Table(
+    "rollup_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("open_from", BigInteger, nullable=False),
+)
+
 sessions = Table(
     "sessions",
     metadata,

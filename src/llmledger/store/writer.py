@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from llmledger.events import UsageEvent
 from llmledger.pricing.cost import Pricer
+from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.checkpoint import checkpoints_deferred
 from llmledger.store.dialect import insert_ignore, upsert_add
@@ -160,8 +161,12 @@ def _as_is(d: dict[Any, Any]) -> Any:
     return d.items()
 
 
-def group_delta_rows(batches: Sequence[Prepared], *, ordered: bool) -> DeltaRows:
-    """One set of upsert rows for a group of batches: each rollup row is added to once."""
+def group_delta_rows(batches: Sequence[Prepared], *, ordered: bool) -> DeltaRows | None:
+    """One set of upsert rows for a group of batches: each rollup row is added to once.
+    ``None`` when the batches were prepared for different open days (a fold came between
+    them): the writer computes the deltas then."""
+    if any(b.open_from != batches[0].open_from for b in batches):
+        return None
     return delta_rows(merge_deltas([b.deltas for b in batches]), ordered=ordered)
 
 
@@ -174,6 +179,7 @@ def write_batch(conn: Connection, batches: Sequence[Prepared], *, now_us: int) -
         rows,
         [len(b.rows) for b in batches],
         group_delta_rows(batches, ordered=ordered),
+        open_from=batches[0].open_from,
         now_us=now_us,
     )
 
@@ -184,10 +190,13 @@ def write_rows(
     sizes: Sequence[int],
     deltas: DeltaRows | None,
     *,
+    open_from: int,
     now_us: int,
 ) -> list[WriteResult]:
     """Write event rows (the batches of ``sizes``, one after another) and add ``deltas``, their
-    rollup upserts (``None``: compute them here), inside the caller's transaction.
+    rollup upserts computed for the first open day ``open_from`` (``None``: compute them here),
+    inside the caller's transaction. Deltas for another open day than the stored one (a fold
+    came after they were prepared) are computed again.
 
     Duplicates are rare, so the insert is optimistic: ``ON CONFLICT DO NOTHING`` and a count of
     what went in, and the deltas prepared with the rows are added as they are. Only when the
@@ -195,6 +204,9 @@ def write_rows(
     to a savepoint and done again: look up which ids are stored, keep the first copy of each new
     one, and recompute the deltas from the rows that really go in.
     """
+    current = open_days.open_from(conn, lock=True)
+    if current != open_from:
+        deltas = None
     savepoint = conn.begin_nested()
     inserted = _insert_events(conn, rows)
     if inserted == len(rows):
@@ -211,7 +223,9 @@ def write_rows(
     if rows:
         _ensure_orgs(conn, {r[ORG] for r in rows}, now_us)
         if deltas is None:
-            deltas = delta_rows(rollup_deltas(rows), ordered=conn.dialect.name == "postgresql")
+            deltas = delta_rows(
+                rollup_deltas(rows, open_from=current), ordered=conn.dialect.name == "postgresql"
+            )
         apply_delta_rows(conn, deltas)
     savepoint.commit()
     return results
@@ -324,6 +338,9 @@ class EventWriter:
         # so that they join the group it is about to commit
         self._preparing = 0
         self._prepared = threading.Condition()
+        #: the first open day as last seen (None: not read yet), and who may fold
+        self._open_from: int | None = None
+        self._fold_lock = threading.Lock()
 
     @property
     def has_process(self) -> bool:
@@ -365,10 +382,29 @@ class EventWriter:
             self._checkpointer.close()
 
     # -- submitting ------------------------------------------------------------------------
+    def open_from(self) -> int:
+        """The first open day to prepare batches for (see ``store.open_days``). When the clock
+        has passed it, the days now over are folded first (once a day: a write transaction of
+        its own, which sums a day of hourly rows)."""
+        today = open_days.day_of(self._clock_us())
+        mark = self._open_from
+        if mark is None or mark < today:
+            with self._fold_lock:
+                mark = self._open_from
+                if mark is None or mark < today:
+                    mark = self._open_from = open_days.fold_closed_days(
+                        self._engine, self._clock_us()
+                    )
+        return mark
+
     def prepare(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> Prepared:
         """Price ``events`` and compute their deltas on the calling thread."""
         return prepare_events(
-            events, self._pricer(), default_org=default_org, received_us=self._clock_us()
+            events,
+            self._pricer(),
+            default_org=default_org,
+            received_us=self._clock_us(),
+            open_from=self.open_from(),
         )
 
     @contextmanager

@@ -58,7 +58,9 @@ _Row = tuple[Any, ...]
 _encode = msgspec.msgpack.Encoder().encode
 #: a group: event rows, batch sizes, upsert rows per rollup table (rows decode as tuples, which
 #: is what the database driver binds)
-_decode_group = msgspec.msgpack.Decoder(tuple[list[_Row], list[int], list[list[_Row]]]).decode
+_decode_group = msgspec.msgpack.Decoder(
+    tuple[list[_Row], list[int], list[list[_Row]] | None, int]
+).decode
 _decode_outcomes = msgspec.msgpack.Decoder(list[tuple[int, int] | None]).decode
 _UNSENDABLE = (msgspec.EncodeError, OverflowError, TypeError)
 _LOST = (
@@ -186,6 +188,7 @@ class WriterProcess:
                 [r for b in batches for r in b.rows],
                 [len(b.rows) for b in batches],
                 group_delta_rows(batches, ordered=self._ordered),
+                batches[0].open_from,
             )
         )
 
@@ -312,8 +315,8 @@ def _main(pipe: Pipe, settings: Settings) -> None:
             break
         if message == _STOP:
             break
-        rows, sizes, deltas = _decode_group(message)
-        outcomes = write_group(engine, rows, sizes, deltas)
+        rows, sizes, deltas, open_from = _decode_group(message)
+        outcomes = write_group(engine, rows, sizes, deltas, open_from)
         del rows, deltas
         try:
             pipe.send_bytes(_encode(outcomes))
@@ -330,7 +333,11 @@ def _main(pipe: Pipe, settings: Settings) -> None:
 
 
 def write_group(
-    engine: Any, rows: list[_Row], sizes: list[int], deltas: list[list[_Row]] | None
+    engine: Any,
+    rows: list[_Row],
+    sizes: list[int],
+    deltas: list[list[_Row]] | None,
+    open_from: int,
 ) -> list[tuple[int, int] | None]:
     """Write the group in one transaction; when that fails, batch by batch (each with its own
     deltas, computed here: ``deltas`` are the whole group's). ``None`` marks a batch that was
@@ -344,7 +351,10 @@ def write_group(
             ((start, n),) = some
             mine, ns, d = rows[start : start + n], [n], None
         return commit_with_retry(
-            engine, lambda conn: write_rows(conn, mine, ns, d, now_us=time.time_ns() // 1000)
+            engine,
+            lambda conn: write_rows(
+                conn, mine, ns, d, open_from=open_from, now_us=time.time_ns() // 1000
+            ),
         )
 
     return [
