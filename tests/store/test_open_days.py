@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.source import aggregate
@@ -191,3 +191,23 @@ def test_the_fold_is_one_write_a_day(ledger):
         later.prepare(events(d, 1))
     assert commits == [1]
     assert mark(ledger) == day0 + 2 * 86400
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the table rename below is a SQLite test aid
+def test_a_fold_that_fails_leaves_the_days_open_and_the_batch_written(ledger):
+    d = yesterday()
+    day0 = reopen(ledger, d)
+    w = writer_at(ledger, d + DAY + HOUR)  # yesterday is over: its first batch folds
+    with ledger.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE rollup_day RENAME TO rollup_day_hidden"))
+    try:
+        assert w.write(events(d + DAY, 4)).accepted == 4
+        assert mark(ledger) == day0  # not folded; the batch was written for the open days
+    finally:
+        with ledger.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE rollup_day_hidden RENAME TO rollup_day"))
+    w.write(events(d + DAY, 1))  # the next batch folds
+    assert mark(ledger) == day0 + 86400
+    raw = raw_day_costs(ledger)
+    assert day_costs(ledger, t.rollup_hour) == raw
+    assert by_day_read(ledger) == raw

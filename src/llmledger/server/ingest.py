@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from llmledger.ledger import Ledger
 from llmledger.server.deps import IngestDep, LedgerDep
 from llmledger.store.prepare import Prepared, prepare_parsed, prepare_wire
-from llmledger.store.writer import WriterClosed, WriteResult, WriterOverloaded
+from llmledger.store.writer import WriteFailed, WriterClosed, WriteResult, WriterOverloaded
 from llmledger.wire import decode_batch
 
 router = APIRouter(tags=["ingest"])
@@ -104,6 +104,8 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
         raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
     except WriterClosed as exc:  # the server is shutting down
         raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
+    except WriteFailed as exc:  # the database could not be read before the write
+        raise HTTPException(503, f"{exc}; retry", headers={"Retry-After": "5"}) from None
     try:
         result = await asyncio.wrap_future(fut)
     except Exception:

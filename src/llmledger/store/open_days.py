@@ -21,6 +21,8 @@ recomputes the deltas when it has moved.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy import (
     Connection,
     Engine,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 )
 
 from llmledger.store import tables as t
+from llmledger.store.checkpoint import checkpoints_deferred
 from llmledger.store.engine import begin_immediate
 from llmledger.store.rows import US_PER_DAY
 
@@ -99,15 +102,19 @@ def fold(conn: Connection, until: int) -> int:
     return until
 
 
-def fold_closed_days(engine: Engine, now_us: int) -> int:
+def fold_closed_days(engine: Engine, now_us: int, *, defer_checkpoints: bool = False) -> int:
     """Fold every day before today (by ``now_us``) in a write transaction of its own, when
-    there is one to fold; returns the mark."""
+    there is one to fold; returns the mark. ``defer_checkpoints``: the commit leaves the WAL
+    checkpoint to a ``Checkpointer`` (SQLite, when a writer runs one)."""
     today = day_of(now_us)
     with engine.connect() as conn:
         mark = open_from(conn)
     if mark >= today:
         return mark
-    with engine.connect() as conn:
+    with (
+        engine.connect() as conn,
+        checkpoints_deferred(conn) if defer_checkpoints else nullcontext(),
+    ):
         begin_immediate(conn)
         with conn.begin():
             return fold(conn, today)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from llmledger.events import UsageEvent
 from llmledger.pricing.cost import Pricer
@@ -385,16 +385,31 @@ class EventWriter:
     def open_from(self) -> int:
         """The first open day to prepare batches for (see ``store.open_days``). When the clock
         has passed it, the days now over are folded first (once a day: a write transaction of
-        its own, which sums a day of hourly rows)."""
+        its own, which sums a day of hourly rows). A fold that fails is logged and tried again
+        with the next batch; batches prepared meanwhile are as right as before it."""
         today = open_days.day_of(self._clock_us())
         mark = self._open_from
-        if mark is None or mark < today:
-            with self._fold_lock:
-                mark = self._open_from
-                if mark is None or mark < today:
+        if mark is not None and mark >= today:
+            return mark
+        with self._fold_lock:
+            mark = self._open_from
+            if mark is None:
+                try:
+                    with self._engine.connect() as conn:
+                        mark = self._open_from = open_days.open_from(conn)
+                except SQLAlchemyError as exc:
+                    raise WriteFailed(REFUSED) from exc
+            if mark < today:
+                try:
                     mark = self._open_from = open_days.fold_closed_days(
-                        self._engine, self._clock_us()
+                        self._engine,
+                        self._clock_us(),
+                        # a writer process or a checkpoint thread checkpoints the WAL
+                        defer_checkpoints=self._remote is not None
+                        or self._checkpointer is not None,
                     )
+                except SQLAlchemyError:
+                    log.exception("folding the closed days failed; they stay open for now")
         return mark
 
     def prepare(self, events: Sequence[UsageEvent], *, default_org: str | None = None) -> Prepared:
