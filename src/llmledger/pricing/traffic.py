@@ -27,7 +27,7 @@ def unpriced(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Models that fell back to the fallback price, with requests and spend, last seen first
-    (from the day rollups, so it covers all time, not only retained raw events)."""
+    (from the narrow rollups, so it covers all time, not only retained raw events)."""
     d = open_days.model_days().c
     last = func.max(d.bucket)
     q = (
