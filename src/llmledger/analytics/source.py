@@ -32,7 +32,6 @@ from sqlalchemy import (
 
 from llmledger.analytics.filters import ROLLUP_FILTERS, Filters
 from llmledger.analytics.spans import Span, spans, union
-from llmledger.analytics.window import DAY_S
 from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rows import US_PER_HOUR
@@ -78,9 +77,7 @@ def _rollup(
     c = table.c
     by_day = span.grain == "day" and not daily
     columns = [
-        (c.bucket - c.bucket % literal_column(str(DAY_S))).label("bucket")
-        if d == "bucket" and by_day
-        else c[d]
+        open_days.day_bucket(c.bucket).label("bucket") if d == "bucket" and by_day else c[d]
         for d in dims
     ]
     q = select(*columns, *(c[m] for m in measures)).where(

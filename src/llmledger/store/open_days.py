@@ -24,6 +24,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Subquery,
@@ -66,6 +67,12 @@ def model_days() -> Subquery:
     return union_all(closed, open_).subquery("model_days")
 
 
+def day_bucket(bucket: ColumnElement[int]) -> ColumnElement[int]:
+    """The UTC day start of an hour bucket (seconds), in SQL. The divisor is rendered inline, so
+    the expression reads the same in SELECT and GROUP BY (PostgreSQL matches them as text)."""
+    return bucket - bucket % literal_column(str(DAY_S))
+
+
 def day_of(now_us: int) -> int:
     """The UTC day start (seconds) of ``now_us``."""
     return now_us // US_PER_DAY * DAY_S
@@ -88,8 +95,7 @@ def fold(conn: Connection, until: int) -> int:
     ):
         h = hourly.c
         dims = [h[d] for d in (col.name for col in daily.primary_key.columns) if d != "bucket"]
-        # rendered inline in SELECT and GROUP BY alike (PostgreSQL matches them as text)
-        day = h.bucket - h.bucket % literal_column(str(DAY_S))
+        day = day_bucket(h.bucket)
         sums = [func.sum(h[m]) for m in t.ROLLUP_MEASURES]
         rows = (
             select(day.label("bucket"), *dims, *sums)
