@@ -264,7 +264,7 @@ def checkpoints(batches: list[Prepared]) -> None:
 
     from llmledger.store.checkpoint import checkpointer_for
     from llmledger.store.engine import make_engine
-    from llmledger.store.writer import commit_with_retry, write_batch
+    from llmledger.store.write import commit_with_retry, write_batch
 
     n = sum(len(b.rows) for b in batches)
     for label, automatic in (("in the commits (SQLite's)", True), ("in a thread beside", False)):

@@ -50,7 +50,7 @@ from llmledger.store import tables as t
 from llmledger.store.dialect import insert_sql
 from llmledger.store.rebuild import rebuild_rollups
 from llmledger.store.rows import EVENT_COLUMNS, US_PER_DAY, rollup_deltas
-from llmledger.store.writer import apply_deltas
+from llmledger.store.write import apply_deltas
 
 HOUR_WEIGHTS = [0.15] * 6 + [0.5] * 2 + [1.0] * 4 + [1.25] * 5 + [0.7] * 3 + [0.3] * 4
 #: $ per 1M tokens (input, output) by model, a rough catalog for the synthetic costs

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
 
     from llmledger.events import UsageEvent
     from llmledger.ledger import Ledger
-    from llmledger.store.writer import WriteResult
+    from llmledger.store.write import WriteResult
 
 
 def _settings(ctx: click.Context) -> Settings:

@@ -20,7 +20,8 @@ from llmledger.store import migrate
 from llmledger.store.checkpoint import checkpointer_for
 from llmledger.store.engine import make_engine, sqlite_file
 from llmledger.store.rows import from_us
-from llmledger.store.writer import EventWriter, WriteResult
+from llmledger.store.write import WriteResult
+from llmledger.store.writer import EventWriter
 from llmledger.store.writer_process import WriterProcess
 
 

@@ -15,7 +15,7 @@ from llmledger.ledger import Ledger
 from llmledger.settings import Settings
 from llmledger.store.checkpoint import Checkpointer, checkpointer_for
 from llmledger.store.engine import NO_AUTOCHECKPOINT, make_engine
-from llmledger.store.writer import commit_with_retry
+from llmledger.store.write import commit_with_retry
 from tests.support.events import usage_events
 
 PAGE = 4096

@@ -16,7 +16,8 @@ from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rebuild import rebuild_rollups
 from llmledger.store.rows import to_us
-from llmledger.store.writer import EventWriter, group_delta_rows
+from llmledger.store.write import group_delta_rows
+from llmledger.store.writer import EventWriter
 from tests.support.open_days import reopen as open_at
 
 DAY = dt.timedelta(days=1)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from llmledger.ledger import Ledger
 from llmledger.store import tables as t
 from llmledger.store.prepare import Prepared
-from llmledger.store.writer import WriteFailed, group_delta_rows
+from llmledger.store.write import WriteFailed, group_delta_rows
 from llmledger.store.writer_process import write_group
 from tests.support.events import usage_events
 from tests.support.processes import alive

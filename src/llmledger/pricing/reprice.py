@@ -32,7 +32,7 @@ from llmledger.store.rows import (
     rollup_deltas,
     to_us,
 )
-from llmledger.store.writer import apply_deltas
+from llmledger.store.write import apply_deltas
 
 _I = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 _TS, _PROVIDER, _MODEL = _I["ts_us"], _I["provider"], _I["model"]

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from llmledger.ledger import Ledger
 from llmledger.server.deps import IngestDep, LedgerDep
 from llmledger.store.prepare import Prepared, prepare_parsed, prepare_wire
-from llmledger.store.writer import WriteFailed, WriterClosed, WriteResult, WriterOverloaded
+from llmledger.store.write import WriteFailed, WriteResult
+from llmledger.store.writer import WriterClosed, WriterOverloaded
 from llmledger.wire import decode_batch
 
 router = APIRouter(tags=["ingest"])

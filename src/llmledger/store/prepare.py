@@ -3,7 +3,7 @@
 Preparation is pure Python with no database, so it runs on the submitting thread (an HTTP worker,
 the CLI) while the single writer thread spends its time inside the database. The writer then
 only inserts the rows and adds the deltas; when an ``eventId`` turns out to be stored already it
-recomputes the deltas from the rows that really went in (see ``writer.write_batch``).
+recomputes the deltas from the rows that really went in (see ``write.write_rows``).
 """
 
 from __future__ import annotations

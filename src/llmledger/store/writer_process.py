@@ -38,7 +38,7 @@ import msgspec
 
 from llmledger.settings import Settings
 from llmledger.store.prepare import Prepared
-from llmledger.store.writer import (
+from llmledger.store.write import (
     REFUSED,
     WriteFailed,
     WriteResult,
