@@ -67,6 +67,8 @@ class Checkpointer:
         self.log_frames = 0
         #: checkpoints run by the thread (for tests and diagnostics)
         self.runs = 0
+        #: rounds the thread has finished, with or without a checkpoint (for tests)
+        self.rounds = 0
 
     def start(self) -> None:
         """Start the thread (a no-op while it runs)."""
@@ -128,6 +130,7 @@ class Checkpointer:
             while True:
                 stopping = stop.wait(self._interval_s)
                 seen = self._round(conn, seen)
+                self.rounds += 1
                 if stopping:
                     return
         finally:
