@@ -37,12 +37,12 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import ceiling, make_events
-
 from llmledger.events import parse_events
+from llmledger.ingest.prepare import prepare_wire
 from llmledger.ledger import Ledger
 from llmledger.settings import Settings
-from llmledger.store.prepare import Prepared, prepare_wire
 from llmledger.store.rows import rollup_deltas
+from llmledger.store.write import Prepared
 from llmledger.wire import decode_batch
 
 BATCH = 5_000

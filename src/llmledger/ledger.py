@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, make_url
 
 from llmledger.events import UsageEvent
+from llmledger.ingest.writer import EventWriter
+from llmledger.ingest.writer_process import WriterProcess
 from llmledger.pricing.cost import Pricer
 from llmledger.pricing.seed import load_price_book, prices_version, seed_bundled_prices
 from llmledger.settings import Settings
@@ -21,8 +23,6 @@ from llmledger.store.checkpoint import checkpointer_for
 from llmledger.store.engine import make_engine, sqlite_file
 from llmledger.store.rows import from_us
 from llmledger.store.write import WriteResult
-from llmledger.store.writer import EventWriter
-from llmledger.store.writer_process import WriterProcess
 
 
 class Ledger:

@@ -11,13 +11,13 @@ from sqlalchemy import event, func, insert, select, text
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.source import aggregate
 from llmledger.events import UsageEvent
+from llmledger.ingest.writer import EventWriter
 from llmledger.ledger import Ledger
 from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rebuild import rebuild_rollups
 from llmledger.store.rows import to_us
 from llmledger.store.write import group_delta_rows
-from llmledger.store.writer import EventWriter
 from tests.support.open_days import reopen as open_at
 
 DAY = dt.timedelta(days=1)

@@ -14,11 +14,11 @@ from sqlalchemy import event, func, select, update
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.source import aggregate
 from llmledger.events import UsageEvent
+from llmledger.ingest.writer import EventWriter
 from llmledger.ledger import Ledger
 from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rebuild import rebuild_rollups
-from llmledger.store.writer import EventWriter
 from tests.support.open_days import reopen
 
 BASE = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)

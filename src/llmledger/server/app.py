@@ -13,23 +13,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from llmledger.auth.bootstrap import ensure_first_admin
 from llmledger.ledger import Ledger
-from llmledger.server import (
-    admin_audit,
-    admin_keys,
-    admin_tokens,
-    admin_users,
-    analytics_admin,
-    analytics_log,
-    analytics_reference,
-    analytics_series,
-    auth_routes,
-    costs,
-    health,
-    ingest,
-    pricing_api,
-)
-from llmledger.server.auth_guard import AuthGuard
-from llmledger.server.auth_hardening import BodyLimit, SecurityHeaders
+from llmledger.server import access, analytics, health, ingest, pricing, reference
+from llmledger.server.access.guard import AuthGuard
+from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
 
 
@@ -95,16 +81,9 @@ def create_app(
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
-    app.include_router(auth_routes.router)
-    app.include_router(admin_users.router)
-    app.include_router(admin_tokens.router)
-    app.include_router(admin_keys.router)
-    app.include_router(admin_audit.router)
-    app.include_router(ingest.router)
-    app.include_router(costs.router)
-    app.include_router(analytics_series.router)
-    app.include_router(analytics_log.router)
-    app.include_router(analytics_admin.router)
-    app.include_router(analytics_reference.router)
-    pricing_api.include(app)
+    access.include(app)
+    ingest.include(app)
+    analytics.include(app)
+    app.include_router(reference.router)
+    pricing.include(app)
     return app

@@ -1,7 +1,7 @@
 """Request dependencies: the ledger, the caller, role checks, scoping and the audit context.
 
-The caller is resolved once per request by ``auth_guard`` (bearer token or session cookie, with
-CSRF for cookie-authenticated changes); the dependencies here only read it and check roles:
+The caller is resolved once per request by ``server.access.guard`` (bearer token or session cookie,
+with CSRF for cookie-authenticated changes); the dependencies here only read it and check roles:
 
 - ``PrincipalDep``: anyone authenticated (ingest keys included).
 - ``ReaderDep``: users and their tokens, any role (scope reads with ``scope_org``).
@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from llmledger.auth.audit import Audit
 from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
-from llmledger.server.auth_guard import Denial, Identified, identify_connection
+from llmledger.server.access.guard import Denial, Identified, identify_connection
 from llmledger.store.rows import to_us
 
 

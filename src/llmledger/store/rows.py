@@ -33,7 +33,7 @@ def day_bucket(ts_us: int) -> int:
     return ts_us // US_PER_DAY * 86400
 
 
-#: column order of event rows (``store.prepare`` makes them; the writer inserts them as they are)
+#: column order of event rows (``ingest.prepare`` makes them; the writer inserts them as they are)
 EVENT_COLUMNS = (
     "event_id",
     "ts_us",
@@ -159,7 +159,7 @@ def merge_deltas(parts: Sequence[RollupDeltas]) -> RollupDeltas:
 
 
 def rollup_deltas(rows: Iterable[Sequence[Any]], *, open_from: int, sign: int = 1) -> RollupDeltas:
-    """Aggregate event rows (as ``store.prepare`` makes them) into rollup deltas; ``sign=-1`` gives
+    """Aggregate event rows (as ``ingest.prepare`` makes them) into rollup deltas; ``sign=-1`` gives
     the deltas that take those events out again. The daily deltas cover only the days before
     ``open_from``, the first open day (see ``store.open_days``).
 

@@ -1,11 +1,11 @@
 """The one write transaction for events.
 
-Every way an event enters llmledger (HTTP ingest, the demo, direct-mode SDK, OTLP, importers)
-ends in ``write_rows``. Batches arrive prepared (priced rows and their rollup deltas, computed on
-the submitting thread: see ``prepare``); in one transaction the writer drops events already
-stored (by ``eventId``), inserts the rest and adds them to every rollup they touch. So rollups
-always agree with raw events, and re-sending is always safe. Who runs the transaction, and when,
-is ``writer`` (a thread with group commit) and ``writer_process``.
+Every way an event enters llmledger (HTTP ingest, the demo, direct-mode SDK, OTLP, importers) ends
+in ``write_rows``. Batches arrive prepared (priced rows and their rollup deltas, computed on the
+submitting thread by ``llmledger.ingest.prepare``); in one transaction the writer drops events
+already stored (by ``eventId``), inserts the rest and adds them to every rollup they touch. So
+rollups always agree with raw events, and re-sending is always safe. Who runs the transaction, and
+when, is ``llmledger.ingest.writer`` (a thread with group commit) and ``writer_process``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from llmledger.store import tables as t
 from llmledger.store.checkpoint import checkpoints_deferred
 from llmledger.store.dialect import insert_ignore, upsert_add
 from llmledger.store.engine import begin_immediate
-from llmledger.store.prepare import Prepared
 from llmledger.store.rows import (
     EVENT_COLUMNS,
     ORG,
@@ -40,6 +39,20 @@ T = TypeVar("T")
 B = TypeVar("B")
 
 _IN_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Priced event rows (``EVENT_COLUMNS`` order) and their rollup deltas, computed as if none
+    were stored yet and for the first open day ``open_from`` (see ``store.open_days``)."""
+
+    rows: list[tuple[Any, ...]]
+    deltas: RollupDeltas
+    open_from: int
+
+    @classmethod
+    def of_rows(cls, rows: list[tuple[Any, ...]], open_from: int) -> Prepared:
+        return cls(rows, rollup_deltas(rows, open_from=open_from), open_from)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from llmledger.auth.credentials import get_api_token, list_api_tokens
 from llmledger.auth.tokens import Principal, create_api_token, revoke_api_token
 from llmledger.auth.users import get_user
 from llmledger.auth.writing import writing
-from llmledger.server.admin_schemas import ID_MAX, NewTokenOut, TokenIn, TokensOut
+from llmledger.server.access.schemas import ID_MAX, NewTokenOut, TokenIn, TokensOut
 from llmledger.server.deps import SELF_SERVICE, AuditDep, LedgerDep, ReaderDep
 
 router = APIRouter(prefix="/api/v1/admin/tokens", tags=["access"])

@@ -37,9 +37,9 @@ from typing import Any
 import msgspec
 
 from llmledger.settings import Settings
-from llmledger.store.prepare import Prepared
 from llmledger.store.write import (
     REFUSED,
+    Prepared,
     WriteFailed,
     WriteResult,
     commit_isolated,

@@ -24,8 +24,8 @@ from llmledger.pricing.reprice import RepriceScope
 from llmledger.pricing.sources import SourceError, load, parse
 from llmledger.pricing.sync import SyncRefused, run_sync
 from llmledger.server.deps import AdminDep, Audit, AuditDep, LedgerDep
-from llmledger.server.pricing_models import PREFIX
-from llmledger.server.pricing_schemas import RepriceIn, RepriceJobOut, SyncIn
+from llmledger.server.pricing.models import PREFIX
+from llmledger.server.pricing.schemas import RepriceIn, RepriceJobOut, SyncIn
 from llmledger.store.rows import to_us
 
 router = APIRouter(prefix=PREFIX, tags=["pricing"])

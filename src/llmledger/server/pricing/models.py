@@ -26,7 +26,7 @@ from llmledger.pricing.infer import infer_provider
 from llmledger.pricing.rows import PriceRow
 from llmledger.pricing.traffic import reprice_suggestion, unpriced
 from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, ReaderDep, scope_org
-from llmledger.server.pricing_schemas import (
+from llmledger.server.pricing.schemas import (
     ChangeOut,
     DeleteOut,
     FallbackIn,

@@ -12,7 +12,7 @@ from llmledger.analytics.forecast import default_history, forecast
 from llmledger.analytics.prices import what_if
 from llmledger.analytics.trends import SplitBy, trends, usage_pattern
 from llmledger.analytics.window import day_start
-from llmledger.server.analytics_params import (
+from llmledger.server.analytics.params import (
     LABEL,
     DatesDep,
     FiltersDep,
@@ -20,13 +20,13 @@ from llmledger.server.analytics_params import (
     WindowDep,
     as_422,
 )
-from llmledger.server.analytics_series_schemas import (
+from llmledger.server.analytics.series_schemas import (
     ForecastOut,
     TrendsOut,
     UsagePatternOut,
     WhatIfOut,
 )
-from llmledger.server.costs import PREFIX
+from llmledger.server.analytics.totals import PREFIX
 from llmledger.server.deps import LedgerDep
 
 router = APIRouter(prefix=PREFIX, tags=["analytics"])

@@ -15,7 +15,7 @@ from llmledger.auth.sessions import COOKIE, cookie_value, csrf_token, end_sessio
 from llmledger.auth.tables import users
 from llmledger.auth.users import get_user, set_password
 from llmledger.auth.writing import writing
-from llmledger.server.admin_schemas import LoginIn, LoginOut, MeOut, PasswordIn
+from llmledger.server.access.schemas import LoginIn, LoginOut, MeOut, PasswordIn
 from llmledger.server.deps import (
     SELF_SERVICE,
     AuditDep,

@@ -14,7 +14,7 @@ from llmledger.analytics.breakdowns import by_agent, by_model, by_operation, by_
 from llmledger.analytics.orgs import OrgSort, SortOrder, by_org, org_detail
 from llmledger.analytics.overview import overview
 from llmledger.analytics.prices import cache_savings_for
-from llmledger.server.analytics_params import (
+from llmledger.server.analytics.params import (
     LABEL,
     DimensionsDep,
     FiltersDep,
@@ -22,7 +22,7 @@ from llmledger.server.analytics_params import (
     WindowDep,
     scoped_org,
 )
-from llmledger.server.analytics_schemas import (
+from llmledger.server.analytics.schemas import (
     ByAgentOut,
     ByModelOut,
     ByOperationOut,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from llmledger.auth.credentials import get_ingest_key, list_ingest_keys
 from llmledger.auth.tokens import create_ingest_key, revoke_ingest_key
 from llmledger.auth.writing import writing
-from llmledger.server.admin_schemas import ID_MAX, NO_NUL, KeyIn, KeysOut, NewKeyOut
+from llmledger.server.access.schemas import ID_MAX, NO_NUL, KeyIn, KeysOut, NewKeyOut
 from llmledger.server.deps import AuditDep, LedgerDep, OrgAdminDep, scope_org
 
 router = APIRouter(prefix="/api/v1/admin/ingest-keys", tags=["access"])

@@ -10,32 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from llmledger.events import FUTURE_SKEW, UsageEvent, exact_cost, metadata_json, parse_events
 from llmledger.money import usd_to_nanos
 from llmledger.pricing.cost import Pricer
-from llmledger.store.rows import RollupDeltas, from_us, rollup_deltas, to_us
+from llmledger.store.rows import from_us, to_us
+from llmledger.store.write import Prepared
 from llmledger.wire import WireEvent, parse_timestamp
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_US = dt.timedelta(microseconds=1)
 _SKEW_US = FUTURE_SKEW // _ONE_US
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """Priced event rows (``EVENT_COLUMNS`` order) and their rollup deltas, computed as if none
-    were stored yet and for the first open day ``open_from`` (see ``store.open_days``)."""
-
-    rows: list[tuple[Any, ...]]
-    deltas: RollupDeltas
-    open_from: int
-
-    @classmethod
-    def of_rows(cls, rows: list[tuple[Any, ...]], open_from: int) -> Prepared:
-        return cls(rows, rollup_deltas(rows, open_from=open_from), open_from)
 
 
 def prepare_events(

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from llmledger.auth.audit import list_audit
-from llmledger.server.admin_schemas import ID_MAX, NO_NUL, AuditLogOut
+from llmledger.server.access.schemas import ID_MAX, NO_NUL, AuditLogOut
 from llmledger.server.deps import AdminDep, LedgerDep
 from llmledger.store.rows import to_us
 

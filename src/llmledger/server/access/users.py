@@ -11,7 +11,7 @@ from llmledger.auth.sessions import end_user_sessions
 from llmledger.auth.users import UserError, create_user, get_user, list_users, update_user
 from llmledger.auth.users import set_password as store_password
 from llmledger.auth.writing import writing
-from llmledger.server.admin_schemas import (
+from llmledger.server.access.schemas import (
     ID_MAX,
     NO_NUL,
     Role,

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llmledger.analytics.maintenance import PeriodType, rebuild_range
 from llmledger.analytics.window import parse_window
-from llmledger.server.analytics_params import NowDep, as_422
-from llmledger.server.analytics_series_schemas import AggregateOut
-from llmledger.server.costs import PREFIX
+from llmledger.server.analytics.params import NowDep, as_422
+from llmledger.server.analytics.series_schemas import AggregateOut
+from llmledger.server.analytics.totals import PREFIX
 from llmledger.server.deps import LedgerDep, ReaderDep
 from llmledger.store.rows import to_us
 

@@ -21,11 +21,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmledger.events import UsageEvent
+from llmledger.ingest.prepare import prepare_events
 from llmledger.pricing.cost import Pricer
 from llmledger.store import open_days
-from llmledger.store.prepare import Prepared, prepare_events
 from llmledger.store.write import (
     REFUSED,
+    Prepared,
     WriteFailed,
     WriteResult,
     commit_isolated,
@@ -34,8 +35,8 @@ from llmledger.store.write import (
 )
 
 if TYPE_CHECKING:
+    from llmledger.ingest.writer_process import WriterProcess
     from llmledger.store.checkpoint import Checkpointer
-    from llmledger.store.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,17 @@
-"""The pricing API in one piece: the catalog routers, and the sync routes' own body limit."""
+"""The pricing area: the catalog API (``models``), LiteLLM syncs (``sync``) and their schemas."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from llmledger.server import pricing_models, pricing_sync
+from llmledger.server.pricing import models, sync
 
 
 def include(app: FastAPI) -> None:
     """Add the pricing routes to ``app``. The sync routes accept a whole catalog file as their
     body (LiteLLM's is ~3 MB), so they read and limit it themselves
     (``LLMLEDGER_MAX_PRICE_FILE_BYTES``) instead of the general request limit."""
-    app.include_router(pricing_models.router)
-    app.include_router(pricing_sync.router)
+    app.include_router(models.router)
+    app.include_router(sync.router)
     own = frozenset(getattr(app.state, "own_body_limit_paths", ()))
-    app.state.own_body_limit_paths = own | pricing_sync.OWN_BODY_PATHS
+    app.state.own_body_limit_paths = own | sync.OWN_BODY_PATHS

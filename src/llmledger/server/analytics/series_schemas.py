@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from llmledger.server.analytics_schemas import Out, RequestRow, Source, TrendPoint
+from llmledger.server.analytics.schemas import Out, RequestRow, Source, TrendPoint
 
 
 class Series(Out):

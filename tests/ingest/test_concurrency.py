@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from llmledger.events import UsageEvent
+from llmledger.ingest.writer import GROUP_WAIT_S
 from llmledger.store import tables as t
-from llmledger.store.writer import GROUP_WAIT_S
 from tests.support.events import usage_events
 
 

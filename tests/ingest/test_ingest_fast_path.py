@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmledger.demo import Demo
+from llmledger.ingest.prepare import prepare_parsed, prepare_wire
 from llmledger.pricing.bundled import bundled_rows
 from llmledger.pricing.cost import Pricer
 from llmledger.pricing.resolve import PriceBook
 from llmledger.pricing.rows import PriceRow
-from llmledger.store.prepare import Prepared, prepare_parsed, prepare_wire
+from llmledger.store.write import Prepared
 from llmledger.wire import decode_batch
 
 NOW_US = time.time_ns() // 1000

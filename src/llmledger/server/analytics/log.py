@@ -11,19 +11,19 @@ from fastapi.responses import StreamingResponse
 from llmledger.analytics.export import export_csv
 from llmledger.analytics.requests import request_log
 from llmledger.analytics.sessions import SessionSort, session_detail, session_list
-from llmledger.server.analytics_params import (
+from llmledger.server.analytics.params import (
     LABEL,
     FiltersDep,
     WindowDep,
     as_422,
     scoped_org,
 )
-from llmledger.server.analytics_series_schemas import (
+from llmledger.server.analytics.series_schemas import (
     RequestsOut,
     SessionDetailOut,
     SessionsOut,
 )
-from llmledger.server.costs import PREFIX
+from llmledger.server.analytics.totals import PREFIX
 from llmledger.server.deps import LedgerDep, ReaderDep
 
 router = APIRouter(prefix=PREFIX, tags=["analytics"])

@@ -13,11 +13,11 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from llmledger.ingest.prepare import prepare_parsed, prepare_wire
+from llmledger.ingest.writer import WriterClosed, WriterOverloaded
 from llmledger.ledger import Ledger
 from llmledger.server.deps import IngestDep, LedgerDep
-from llmledger.store.prepare import Prepared, prepare_parsed, prepare_wire
-from llmledger.store.write import WriteFailed, WriteResult
-from llmledger.store.writer import WriterClosed, WriterOverloaded
+from llmledger.store.write import Prepared, WriteFailed, WriteResult
 from llmledger.wire import decode_batch
 
 router = APIRouter(tags=["ingest"])

@@ -15,11 +15,10 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
+from llmledger.ingest.writer_process import write_group
 from llmledger.ledger import Ledger
 from llmledger.store import tables as t
-from llmledger.store.prepare import Prepared
-from llmledger.store.write import WriteFailed, group_delta_rows
-from llmledger.store.writer_process import write_group
+from llmledger.store.write import Prepared, WriteFailed, group_delta_rows
 from tests.support.events import usage_events
 from tests.support.processes import alive
 
