@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 
 from llmledger.auth.tokens import create_api_token, create_ingest_key
 from llmledger.ledger import Ledger
@@ -17,6 +18,11 @@ from llmledger.server.app import create_app
 from llmledger.settings import Settings
 from tests.support.databases import PostgresDatabase, SqliteTemplate, pg_reachable
 from tests.support.live import LiveServer
+
+# property tests judge answers, never speed: no per-example deadline, and no health check that
+# fails a test because a loaded machine generated its data slowly
+settings.register_profile("llmledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("llmledger")
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from llmledger.ledger import Ledger
+from llmledger.pricing.tables import reprice_jobs
 from llmledger.store.schema import metadata
 from tests.auth.conftest import MakeUser
 from tests.auth.isolation import (
@@ -110,15 +111,18 @@ def _fingerprint(ledger: Ledger) -> dict[str, str]:
 
 
 def _settled(ledger: Ledger) -> dict[str, str]:
-    """The fingerprint once background work (e.g. a re-pricing job B's admin started) is done."""
-    last, deadline = _fingerprint(ledger), time.monotonic() + 10
-    while time.monotonic() < deadline:
+    """The fingerprint once background work (a re-pricing job B's admin started) is done."""
+    deadline = time.monotonic() + 60
+    while _jobs_running(ledger) and time.monotonic() < deadline:
         time.sleep(0.05)
-        now = _fingerprint(ledger)
-        if now == last:
-            return now
-        last = now
-    return last
+    assert not _jobs_running(ledger), "a re-pricing job never finished"
+    return _fingerprint(ledger)
+
+
+def _jobs_running(ledger: Ledger) -> int:
+    with ledger.engine.connect() as conn:
+        running = select(func.count()).where(reprice_jobs.c.state == "running")
+        return int(conn.execute(running).scalar_one())
 
 
 def _attempts(e: Endpoint, w: World, *, b_only: bool) -> list[tuple[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from llmledger.events import UsageEvent
-from llmledger.ingest.writer import GROUP_WAIT_S
+from llmledger.ingest.writer import EventWriter
 from llmledger.store import tables as t
 from tests.support.events import usage_events
 
@@ -54,21 +54,40 @@ def test_concurrent_submitters_and_readers(ledger, client, admin):
 
 
 def test_batches_announced_while_the_writer_waits_join_one_commit(ledger):
+    """The writer waits for a batch announced with ``preparing`` and commits the two as one
+    group; with nothing announced it commits a lone batch at once. The wait is long here, so
+    the outcome does not depend on how soon this thread runs again."""
     commits: list[int] = []
     event.listen(ledger.engine, "commit", lambda conn: commits.append(1))
-    writer = ledger.writer
-    first, second = writer.prepare(usage_events(5, "a")), writer.prepare(usage_events(7, "b"))
-    with writer.preparing():
-        a = writer.submit(first)
-        time.sleep(0.01)  # the writer has taken the first batch and waits for this one
-        b = writer.submit(second)
-    assert (a.result(timeout=10).accepted, b.result(timeout=10).accepted) == (5, 7)
-    assert len(commits) == 1
-    # with nothing announced, a lone batch is committed at once
-    started = time.monotonic()
-    writer.submit(writer.prepare(usage_events(3, "c"))).result(timeout=10)
-    assert len(commits) == 2
-    assert time.monotonic() - started < GROUP_WAIT_S
+    writer = EventWriter(ledger.engine, ledger.pricer, group_wait_s=LONG_WAIT_S)
+    try:
+        first, second = writer.prepare(usage_events(5, "a")), writer.prepare(usage_events(7, "b"))
+        with writer.preparing():
+            a = writer.submit(first)
+            b = writer.submit(second)
+        assert (a.result(timeout=60).accepted, b.result(timeout=60).accepted) == (5, 7)
+        assert len(commits) == 1
+        # nothing announced: committed without waiting for the group (which would take 10 min)
+        started = time.monotonic()
+        writer.submit(writer.prepare(usage_events(3, "c"))).result(timeout=LONG_WAIT_S / 2)
+        assert len(commits) == 2
+        assert time.monotonic() - started < LONG_WAIT_S / 2
+    finally:
+        writer.close()
+
+
+LONG_WAIT_S = 600.0
+
+
+def test_the_group_waits_no_longer_than_its_limit(ledger):
+    """A batch announced but never submitted holds the group back for ``group_wait_s`` only."""
+    writer = EventWriter(ledger.engine, ledger.pricer, group_wait_s=0.2)
+    try:
+        with writer.preparing():  # announced, never submitted while the group waits
+            done = writer.submit(writer.prepare(usage_events(3, "a")))
+            assert done.result(timeout=60).accepted == 3
+    finally:
+        writer.close()
 
 
 @pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])

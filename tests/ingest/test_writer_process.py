@@ -99,7 +99,10 @@ def test_a_killed_writer_fails_what_it_held_and_is_replaced(ledger):
     blocker.execute("BEGIN IMMEDIATE")  # the writer process will wait for this lock
     try:
         fut = w.submit(w.prepare(batch))
-        time.sleep(0.3)
+        deadline = time.monotonic() + 60
+        while w.groups_in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert w.groups_in_flight == 1  # sent, and held by the lock the test holds
         os.kill(first_pid, signal.SIGKILL)
         with pytest.raises(WriteFailed, match="resend"):
             fut.result(timeout=30)
@@ -139,7 +142,7 @@ def test_the_writer_process_stops_when_the_server_dies(settings):
         assert alive(child)
         server.kill()  # no shutdown code runs in the server
         server.wait(10)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not alive(child), "the writer process outlived the server"

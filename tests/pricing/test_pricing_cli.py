@@ -114,7 +114,7 @@ def test_a_running_process_picks_up_a_price_set_on_the_command_line(env: Setting
     )
     assert server.pricer().price(event).cost_source == "fallback"
     run("prices", "set", "acme-ft", "--provider", "acme", "--input", "2", "--output", "8")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while server.pricer().price(event).cost_source == "fallback":
         assert time.monotonic() < deadline, "the price change never reached the running process"
         time.sleep(0.05)

@@ -56,7 +56,7 @@ class LiveServer:
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name=f"live-{self.port}", daemon=True)
         thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the live server did not start")

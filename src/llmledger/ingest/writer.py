@@ -70,6 +70,7 @@ class EventWriter:
         *,
         max_batch: int = 50_000,
         max_pending: int = 256,
+        group_wait_s: float = GROUP_WAIT_S,
         clock_us: Callable[[], int] = _now_us,
         remote: WriterProcess | None = None,
         checkpointer: Checkpointer | None = None,
@@ -81,6 +82,7 @@ class EventWriter:
         self._checkpointer = checkpointer
         self._pricer = pricer
         self._max_batch = max_batch
+        self._group_wait_s = group_wait_s
         self._clock_us = clock_us
         self._queue: queue.Queue[tuple[Prepared, Future[WriteResult]] | None] = queue.Queue(
             maxsize=max_pending
@@ -105,6 +107,11 @@ class EventWriter:
     def has_process(self) -> bool:
         """Whether a writer process commits for this writer (once started)."""
         return self._remote is not None
+
+    @property
+    def groups_in_flight(self) -> int:
+        """Groups with the writer process, not answered yet (0 without one)."""
+        return 0 if self._remote is None else self._remote.groups_in_flight
 
     @property
     def process_id(self) -> int | None:
@@ -185,7 +192,7 @@ class EventWriter:
     def preparing(self) -> Iterator[None]:
         """Announce a batch that will be submitted at the end of this block. Larger groups cost
         fewer rollup upserts and commits per event, so the writer waits (at most
-        ``GROUP_WAIT_S``) for announced batches before it commits."""
+        ``group_wait_s``, by default ``GROUP_WAIT_S``) for announced batches before it commits."""
         with self._prepared:
             self._preparing += 1
         try:
@@ -224,7 +231,7 @@ class EventWriter:
                 return
             group = [item]
             count = len(item[0].rows)
-            deadline = time.monotonic() + GROUP_WAIT_S
+            deadline = time.monotonic() + self._group_wait_s
             while count < self._max_batch:
                 try:
                     nxt = self._queue.get_nowait()

@@ -104,6 +104,12 @@ class WriterProcess:
         link = self._link
         return None if link is None else int(link.proc.pid)
 
+    @property
+    def groups_in_flight(self) -> int:
+        """Groups sent to the writer process and not answered yet."""
+        link = self._link
+        return 0 if link is None else len(link.inflight)
+
     def acquire_slot(self) -> None:
         self._slots.acquire()
 
