@@ -2,9 +2,15 @@
 
 The caller's thread only appends a plain dict to a deque. The thread batches by size or age,
 gzips, and hands the body to a ``Sender``; what cannot be delivered after a few retries goes to
-the ``Spool`` and is re-sent when the collector answers again (or at the next start). Each piece
-does one job: ``transport`` sends, ``spool`` keeps, ``batching`` shapes events, this module only
-decides when and where a batch goes.
+the ``Spool`` and is re-sent when the collector answers again. The thread starts on the first
+event, or at once when the spool holds batches (an earlier process's, say), so those are sent
+without waiting for this process to make a call. Each piece does one job: ``transport`` sends,
+``spool`` keeps, ``batching`` shapes events, this module only decides when and where a batch
+goes.
+
+``flush`` asks the thread for a *flush round*: the queue, then the whole spool, until both are
+empty or the collector stops answering; the round's answer says how many events are left in
+the spool. The caller waits for that answer, never for the network itself.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ import threading
 import time
 import weakref
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from llmledger.capture.batching import finalize
 from llmledger.capture.config import CaptureConfig
-from llmledger.capture.spool import Spool
+from llmledger.capture.spool import CLAIM_LEASE, Spool
 from llmledger.capture.transport import Outcome, Sender, decode, encode
 
 log = logging.getLogger("llmledger")
@@ -36,7 +43,11 @@ class Exporter:
     def __init__(self, config: CaptureConfig, sender: Sender, spool: Spool | None = None) -> None:
         self.config = config
         self.sender = sender
-        self.spool = spool or Spool(config.spool_dir, config.spool_max_bytes)
+        self.spool = spool or Spool(
+            config.spool_dir,
+            config.spool_max_bytes,
+            claim_lease=max(CLAIM_LEASE, 3 * config.timeout),  # a holder sends once, in time
+        )
         self.sent_events = 0
         self.spooled_batches = 0
         self.dead_batches = 0
@@ -55,6 +66,13 @@ class Exporter:
         self._down_until = 0.0
         self._spool_dirty = True  # batches from an earlier run may be waiting
         self._closed = False
+        #: why the collector last failed to take a batch (cleared at each flush round)
+        self._failure: str | None = None
+        self._flush_asked = 0  # flush rounds asked for / answered, and the last answer
+        self._flush_answered = 0
+        self._flush_answer: str | None = None
+        self._queue_due = 0.0  # when the queue's batch is next sent, full or not
+        self._hurry = False  # send the queue now (``close`` waits for it)
 
     # -- the caller's side -------------------------------------------------------------------
     def submit(self, event: dict[str, Any]) -> None:
@@ -79,44 +97,95 @@ class Exporter:
             if self._thread is not None or self._closed:
                 return
             thread = threading.Thread(target=self._run, name="llmledger-exporter", daemon=True)
+            self._queue_due = time.monotonic() + self.config.max_age
             self._thread = thread
             thread.start()
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued event is delivered or spooled; False on timeout."""
-        if self._thread is None and self._queue:
+    def deliver_spooled(self) -> None:
+        """Start sending what the spool holds (in the background), if it holds anything."""
+        if self._thread is None and self.spool.pending():
             self._start()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Deliver every queued and spooled event; False (and logged) when the collector did not
+        take them all (what it did not take is spooled) or on timeout."""
+        left = self._flush(timeout)
+        if left is not None:
+            log.warning("llmledger: flush: %s", left)
+        return left is None
+
+    def _flush(self, timeout: float | None) -> str | None:
+        """Ask the thread for a flush round and wait for its answer: None when the queue and the
+        spool are empty, else what is left and why."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._start()
         with self._idle:
-            while self._queue or self._busy:
+            self._flush_asked += 1
+            ticket = self._flush_asked
+            self._wake.set()
+            while self._flush_answered < ticket:
                 if self._thread is None or not self._thread.is_alive():
-                    return not self._queue
-                self._wake.set()
+                    return None if not self._queue else f"{len(self._queue)} events not sent"
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    return False
+                    break
                 self._idle.wait(0.05 if left is None else min(left, 0.05))
-        return True
+            else:
+                return self._flush_answer
+        return (
+            f"timed out after {timeout:g} s; {len(self._queue)} events are queued "
+            f"and {self.spool.events_waiting()} spooled in {self.spool.directory}"
+        )
 
-    def close(self, timeout: float | None = None) -> None:
-        """Deliver (or spool) what is queued and stop the thread."""
+    def close(self, timeout: float | None = None, *, spool: bool = True) -> None:
+        """Deliver what is queued (and with ``spool``, what is spooled), then stop the thread;
+        what could not be sent stays in the spool, and a warning says how many events."""
+        if self._closed:
+            return
         wait = self.config.exit_timeout if timeout is None else timeout
-        self.flush(wait)
+        deadline = time.monotonic() + wait
+        left = self._flush(wait) if spool else self._drain(wait)
         self._closed = True
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(wait)
+            thread.join(max(0.0, deadline - time.monotonic()))
         leftover = self._take(len(self._queue))
         inflight, self._inflight = self._inflight, None
         if inflight is not None:  # the thread is stuck mid-send: keep a copy (ids dedupe)
-            self._spool(inflight, -1)
+            self._spool(inflight, len(decode(inflight)))
         if leftover:
             self._spool(encode([finalize(e) for e in leftover]), len(leftover))
+        if left is not None or leftover or inflight is not None:
+            waiting = self.spool.events_waiting()
+            if waiting:
+                log.warning(
+                    "llmledger: %d events could not be delivered (%s); they wait in %s and are "
+                    "sent by the next process that configures llmledger with this spool",
+                    waiting,
+                    self._failure or "no answer in time",
+                    self.spool.directory,
+                )
         closer = getattr(self.sender, "close", None)
         if callable(closer):
             closer()
+
+    def _drain(self, timeout: float) -> str | None:
+        """Wait until the queue is delivered or spooled (the spool is left to the next
+        exporter on it); why not, on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._queue or self._busy:
+                if self._thread is None or not self._thread.is_alive():
+                    break
+                self._hurry = True
+                self._wake.set()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return "timed out"
+                self._idle.wait(min(left, 0.05))
+        return None
 
     # -- the thread's side -------------------------------------------------------------------
     def _take(self, n: int) -> list[dict[str, Any]]:
@@ -132,24 +201,78 @@ class Exporter:
     def _run(self) -> None:
         while True:
             stopping = self._stop.is_set()
-            if not stopping and len(self._queue) < self.config.batch_size:
+            if not stopping and not self._work_waiting():
                 self._wake.wait(self.config.max_age)
                 self._wake.clear()
             with self._idle:
                 self._busy = True
+                asked = self._flush_asked
+            flushing = asked > self._flush_answered and not stopping
+            answer: str | None = "the exporter failed; see the log"
             try:
-                while self._queue:
-                    self._deliver(self._take(self.config.batch_size))
-                if not self._stop.is_set():
-                    self._resend_spooled()
+                if flushing:
+                    answer = self._flush_round()
+                else:
+                    self._round()
             except Exception:  # never let the thread die; the batch is spooled below
                 log.exception("llmledger: exporter fault")
+                self._down_until = time.monotonic() + self.config.spool_retry_interval
             finally:
                 with self._idle:
                     self._busy = False
+                    if flushing:
+                        self._flush_answered, self._flush_answer = asked, answer
                     self._idle.notify_all()
             if stopping:
                 return
+
+    def _work_waiting(self) -> bool:
+        """Whether the thread has something to do now: a full batch, a flush asked for, or
+        spooled batches while the collector is not known to be down."""
+        return (
+            len(self._queue) >= self.config.batch_size
+            or self._flush_asked > self._flush_answered
+            or self._hurry
+            or (self._spool_dirty and time.monotonic() >= self._down_until)
+        )
+
+    def _round(self) -> None:
+        """Send the queue when its batch is due (full, ``max_age`` old, or hurried), then some
+        of the spool."""
+        now = time.monotonic()
+        queue = self._queue
+        if (
+            self._stop.is_set()
+            or self._hurry
+            or now >= self._queue_due
+            or (len(queue) >= self.config.batch_size)
+        ):
+            self._hurry = False
+            self._queue_due = now + self.config.max_age
+            while queue:
+                self._deliver(self._take(self.config.batch_size))
+        if not self._stop.is_set():
+            self._resend_spooled(SPOOL_BATCHES_PER_LOOP)
+
+    def _flush_round(self) -> str | None:
+        """Deliver the queue and then the spool, the collector given a fresh chance; None when
+        both are empty, else how many events are left in the spool and why."""
+        self._down_until = 0.0
+        self._failure = None
+        self._spool_dirty = True
+        while not self._stop.is_set():
+            while self._queue:
+                self._deliver(self._take(self.config.batch_size))
+            self._resend_spooled(None)
+            if self._failure is not None:
+                return (
+                    f"the collector did not take every batch ({self._failure}); "
+                    f"{self.spool.events_waiting()} events could only be spooled in "
+                    f"{self.spool.directory}"
+                )
+            if not self._queue and not self._spool_dirty:
+                return None
+        return "stopped"
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         self._deliver_events([finalize(e) for e in batch])
@@ -186,16 +309,20 @@ class Exporter:
             self._stop.wait(min(delay, cfg.backoff_max))
             attempt += 1
 
-    def _settle(self, body: bytes, outcome: Outcome, events: list[dict[str, Any]] | None) -> bool:
-        """Act on a send's outcome; True when the batch is done with (sent or dead-lettered)."""
+    def _settle(
+        self, body: bytes, outcome: Outcome, events: list[dict[str, Any]], *, spooled: bool = False
+    ) -> bool:
+        """Act on a send's outcome; True when the batch is done with (sent or dead-lettered).
+        A fresh batch the collector could not take is spooled; a ``spooled`` one stays."""
         if outcome.ok:
             self._down_until = 0.0
-            self.sent_events += len(events) if events is not None else 0
+            self.sent_events += len(events)
             self._dead_letter_rejected(body, outcome, events)
             return True
         if outcome.retry:
             self._down_until = time.monotonic() + self.config.spool_retry_interval
-            if events is not None:
+            self._failure = outcome.reason
+            if not spooled:
                 log.warning("llmledger: collector unavailable (%s); spooling", outcome.reason)
                 self._spool(body, len(events))
             return False
@@ -204,12 +331,11 @@ class Exporter:
         return True
 
     def _dead_letter_rejected(
-        self, body: bytes, outcome: Outcome, events: list[dict[str, Any]] | None
+        self, body: bytes, outcome: Outcome, events: list[dict[str, Any]]
     ) -> None:
         rejected = (outcome.answer or {}).get("rejected") or []
         if not rejected:
             return
-        events = events if events is not None else decode(body)
         bad = [events[r["index"]] for r in rejected if 0 <= r.get("index", -1) < len(events)]
         reasons = "; ".join(f"#{r.get('index')}: {r.get('errors')}" for r in rejected)
         self.dead_batches += 1
@@ -220,23 +346,46 @@ class Exporter:
             self.spooled_batches += 1
             self._spool_dirty = True
 
-    def _resend_spooled(self) -> None:
+    def _resend_spooled(self, limit: int | None) -> None:
+        """Send spooled batches, oldest first (at most ``limit``), until the spool is empty,
+        the collector fails, or a full batch of fresh events waits."""
         if not self._spool_dirty or time.monotonic() < self._down_until:
             return
-        files = self.spool.pending()
-        for path in files[:SPOOL_BATCHES_PER_LOOP]:
-            body = self.spool.read(path)
-            if body is None:
-                continue
+        sent = 0
+        while files := self.spool.pending():
+            for path in files:
+                if self._stop.is_set() or not self._resend_one(path):
+                    return
+                sent += 1
+                if (limit is not None and sent >= limit) or (
+                    len(self._queue) >= self.config.batch_size
+                ):
+                    return  # fresh events first; the rest of the spool next round
+        self._spool_dirty = False
+
+    def _resend_one(self, path: Path) -> bool:
+        """Claim one spooled batch and send it once; False when the collector did not take
+        it (it goes back to the spool)."""
+        claim = self.spool.claim(path)
+        if claim is None:
+            return True  # another process is sending it
+        try:
+            body = claim.read()
+            events = decode(body)
+        except Exception as exc:  # truncated or not ours: never sendable
+            claim.dead(f"{type(exc).__name__}: {exc}")
+            return True
+        try:
             outcome = self.sender.send(body)
-            if outcome.ok:
-                self.sent_events += len(decode(body))
-            if not self._settle(body, outcome, None):
-                return
-            self.spool.remove(path)
-            if self._queue and len(self._queue) >= self.config.batch_size:
-                return  # fresh events first; the rest of the spool next loop
-        self._spool_dirty = len(files) > SPOOL_BATCHES_PER_LOOP
+            done = self._settle(body, outcome, events, spooled=True)
+        except BaseException:
+            claim.release()
+            raise
+        if done:
+            claim.done()
+        else:
+            claim.release()
+        return done
 
 
 def _close_all() -> None:

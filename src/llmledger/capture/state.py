@@ -13,6 +13,7 @@ from typing import Any
 from llmledger.capture.config import CaptureConfig, from_env
 from llmledger.capture.context import to_wire
 from llmledger.capture.exporter import Exporter
+from llmledger.capture.guard import fault
 from llmledger.capture.transport import HttpSender, Sender
 
 log = logging.getLogger("llmledger")
@@ -38,7 +39,9 @@ def configure(
     ``LLMLEDGER_DATABASE_URL`` may live). Unset arguments fall back to ``LLMLEDGER_URL``,
     ``LLMLEDGER_API_KEY``, ``LLMLEDGER_SPOOL_DIR``. ``options`` are ``CaptureConfig``
     fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...);
-    ``attribution`` applies to every event. Calling it again flushes and replaces the exporter."""
+    ``attribution`` applies to every event. Batches an earlier process left in the spool start
+    going out at once, in the background. Calling it again flushes the queue and replaces the
+    exporter (the new one takes over the spool)."""
     global _exporter, _config, _defaults
     config = from_env(
         url=url, api_key=api_key, database_url=database_url, enabled=enabled, **options
@@ -49,9 +52,22 @@ def configure(
         old = _exporter
         _exporter = Exporter(config, sender) if sender is not None and config.enabled else None
         _config, _defaults = config, defaults
+        new = _exporter
     if old is not None:
-        old.close()
+        old.close(spool=False)
+    if new is not None:
+        try:
+            new.deliver_spooled()
+        except Exception as exc:  # an unreadable spool must not stop the caller
+            fault("configure", exc)
     return config
+
+
+def ensure_configured() -> None:
+    """Configure from the environment unless ``configure()`` was called (``wrap()`` does this,
+    so a process that only wraps a client sends an earlier process's spool too)."""
+    if _config is None:
+        configure()
 
 
 def _sender_for(config: CaptureConfig) -> Sender | None:
@@ -92,7 +108,9 @@ def _auto() -> Exporter | None:
 
 
 def flush(timeout: float | None = 10.0) -> bool:
-    """Wait until captured events are delivered or spooled; False on timeout."""
+    """Deliver every queued and spooled event: True when all went out; False (and a warning
+    saying how many events are spooled) when the collector did not take them all, or on
+    timeout."""
     exporter = _exporter
     return True if exporter is None else exporter.flush(timeout)
 

@@ -13,6 +13,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from llmledger.capture import state
 from llmledger.capture.calls import Call
 from llmledger.capture.context import to_wire
 from llmledger.capture.guard import fault
@@ -166,6 +167,7 @@ def wrap(client: C, agent: str | None = None, provider: str | None = None, **att
     family, adapters = _adapters(client)
     attrs = to_wire({"agent": agent, **attribution})
     try:
+        state.ensure_configured()
         settings = ClientSettings(provider or provider_of(client, family), attrs)
         for adapter in adapters:
             resource = _resource(client, adapter.path)
