@@ -1,12 +1,12 @@
 """The exporter: a bounded in-memory queue drained by one daemon thread.
 
-The caller's thread only appends a plain dict to a deque. The thread batches by size or age,
-gzips, and hands the body to a ``Sender``; what cannot be delivered after a few retries goes to
-the ``Spool`` and is re-sent when the collector answers again. The thread starts on the first
+The caller's thread only appends a plain dict to a deque. The thread batches by size or age
+and hands each batch to ``delivery``; what cannot be delivered after a few retries goes to the
+``Spool`` and is re-sent when the collector answers again. The thread starts on the first
 event, or at once when the spool holds batches (an earlier process's, say), so those are sent
 without waiting for this process to make a call. Each piece does one job: ``transport`` sends,
-``spool`` keeps, ``batching`` shapes events, this module only decides when and where a batch
-goes.
+``spool`` keeps, ``batching`` shapes events, ``delivery`` settles one batch; this module only
+decides when a batch goes.
 
 ``flush`` asks the thread for a *flush round*: the queue, then the whole spool, until both are
 empty or the collector stops answering; the round's answer says how many events are left in
@@ -18,18 +18,17 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import random
 import threading
 import time
 import weakref
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from llmledger.capture.batching import finalize
 from llmledger.capture.config import CaptureConfig
+from llmledger.capture.delivery import Delivery
 from llmledger.capture.spool import CLAIM_LEASE, Spool
-from llmledger.capture.transport import Outcome, Sender, decode, encode
+from llmledger.capture.transport import Sender, decode, encode
 
 log = logging.getLogger("llmledger")
 
@@ -48,11 +47,21 @@ class Exporter:
             config.spool_max_bytes,
             claim_lease=max(CLAIM_LEASE, 3 * config.timeout),  # a holder sends once, in time
         )
-        self.sent_events = 0
-        self.spooled_batches = 0
-        self.dead_batches = 0
+        self.delivery = Delivery(config, sender, self.spool)
         self._reset()
         _live.add(self)
+
+    @property
+    def sent_events(self) -> int:
+        return self.delivery.sent_events
+
+    @property
+    def spooled_batches(self) -> int:
+        return self.delivery.spooled_batches
+
+    @property
+    def dead_batches(self) -> int:
+        return self.delivery.dead_batches
 
     def _reset(self) -> None:
         self._queue: deque[dict[str, Any]] = deque()
@@ -62,12 +71,8 @@ class Exporter:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._busy = False
-        self._inflight: bytes | None = None
-        self._down_until = 0.0
-        self._spool_dirty = True  # batches from an earlier run may be waiting
         self._closed = False
-        #: why the collector last failed to take a batch (cleared at each flush round)
-        self._failure: str | None = None
+        self.delivery.reset(self._stop)
         self._flush_asked = 0  # flush rounds asked for / answered, and the last answer
         self._flush_answered = 0
         self._flush_answer: str | None = None
@@ -90,7 +95,7 @@ class Exporter:
         """The queue is full (collector slow or down): move the oldest batch to the spool."""
         batch = self._take(self.config.batch_size)
         if batch:
-            self._spool(encode([finalize(e) for e in batch]), len(batch))
+            self.delivery.keep(encode([finalize(e) for e in batch]), len(batch))
 
     def _start(self) -> None:
         with self._start_lock:
@@ -152,11 +157,11 @@ class Exporter:
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
         leftover = self._take(len(self._queue))
-        inflight, self._inflight = self._inflight, None
+        inflight, self.delivery.inflight = self.delivery.inflight, None
         if inflight is not None:  # the thread is stuck mid-send: keep a copy (ids dedupe)
-            self._spool(inflight, len(decode(inflight)))
+            self.delivery.keep(inflight, len(decode(inflight)))
         if leftover:
-            self._spool(encode([finalize(e) for e in leftover]), len(leftover))
+            self.delivery.keep(encode([finalize(e) for e in leftover]), len(leftover))
         if left is not None or leftover or inflight is not None:
             waiting = self.spool.events_waiting()
             if waiting:
@@ -164,7 +169,7 @@ class Exporter:
                     "llmledger: %d events could not be delivered (%s); they wait in %s and are "
                     "sent by the next process that configures llmledger with this spool",
                     waiting,
-                    self._failure or "no answer in time",
+                    self.delivery.failure or "no answer in time",
                     self.spool.directory,
                 )
         closer = getattr(self.sender, "close", None)
@@ -216,7 +221,7 @@ class Exporter:
                     self._round()
             except Exception:  # never let the thread die; the batch is spooled below
                 log.exception("llmledger: exporter fault")
-                self._down_until = time.monotonic() + self.config.spool_retry_interval
+                self.delivery.down_until = time.monotonic() + self.config.spool_retry_interval
             finally:
                 with self._idle:
                     self._busy = False
@@ -233,7 +238,7 @@ class Exporter:
             len(self._queue) >= self.config.batch_size
             or self._flush_asked > self._flush_answered
             or self._hurry
-            or (self._spool_dirty and time.monotonic() >= self._down_until)
+            or (self.delivery.dirty and not self.delivery.down)
         )
 
     def _round(self) -> None:
@@ -252,140 +257,32 @@ class Exporter:
             while queue:
                 self._deliver(self._take(self.config.batch_size))
         if not self._stop.is_set():
-            self._resend_spooled(SPOOL_BATCHES_PER_LOOP)
+            self.delivery.resend_spooled(SPOOL_BATCHES_PER_LOOP, self._fresh_waiting)
 
     def _flush_round(self) -> str | None:
         """Deliver the queue and then the spool, the collector given a fresh chance; None when
         both are empty, else how many events are left in the spool and why."""
-        self._down_until = 0.0
-        self._failure = None
-        self._spool_dirty = True
+        delivery = self.delivery
+        delivery.down_until, delivery.failure, delivery.dirty = 0.0, None, True
         while not self._stop.is_set():
             while self._queue:
                 self._deliver(self._take(self.config.batch_size))
-            self._resend_spooled(None)
-            if self._failure is not None:
+            delivery.resend_spooled(None, self._fresh_waiting)
+            if delivery.failure is not None:
                 return (
-                    f"the collector did not take every batch ({self._failure}); "
+                    f"the collector did not take every batch ({delivery.failure}); "
                     f"{self.spool.events_waiting()} events could only be spooled in "
                     f"{self.spool.directory}"
                 )
-            if not self._queue and not self._spool_dirty:
+            if not self._queue and not delivery.dirty:
                 return None
         return "stopped"
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
-        self._deliver_events([finalize(e) for e in batch])
+        self.delivery.deliver([finalize(e) for e in batch])
 
-    def _deliver_events(self, events: list[dict[str, Any]]) -> None:
-        body = encode(events)
-        if time.monotonic() < self._down_until and not self._stop.is_set():
-            self._spool(body, len(events))  # collector known down: don't stall the queue
-            return
-        self._inflight = body
-        try:
-            outcome = self._send_with_retries(body)
-        finally:
-            self._inflight = None
-        if outcome.too_large and len(events) > 1:  # the collector's limit is below ours: halve
-            half = len(events) // 2
-            self._deliver_events(events[:half])
-            self._deliver_events(events[half:])
-            return
-        self._settle(body, outcome, events)
-
-    def _send_with_retries(self, body: bytes) -> Outcome:
-        cfg = self.config
-        attempt = 0
-        while True:
-            outcome = self.sender.send(body)
-            if outcome.ok or not outcome.retry or attempt >= cfg.max_retries:
-                return outcome
-            if self._stop.is_set():
-                return outcome
-            delay = outcome.retry_after
-            if delay is None:
-                delay = cfg.backoff_base * (2**attempt) * (0.5 + random.random())
-            self._stop.wait(min(delay, cfg.backoff_max))
-            attempt += 1
-
-    def _settle(
-        self, body: bytes, outcome: Outcome, events: list[dict[str, Any]], *, spooled: bool = False
-    ) -> bool:
-        """Act on a send's outcome; True when the batch is done with (sent or dead-lettered).
-        A fresh batch the collector could not take is spooled; a ``spooled`` one stays."""
-        if outcome.ok:
-            self._down_until = 0.0
-            self.sent_events += len(events)
-            self._dead_letter_rejected(body, outcome, events)
-            return True
-        if outcome.retry:
-            self._down_until = time.monotonic() + self.config.spool_retry_interval
-            self._failure = outcome.reason
-            if not spooled:
-                log.warning("llmledger: collector unavailable (%s); spooling", outcome.reason)
-                self._spool(body, len(events))
-            return False
-        self.dead_batches += 1
-        self.spool.dead_letter(body, outcome.reason)
-        return True
-
-    def _dead_letter_rejected(
-        self, body: bytes, outcome: Outcome, events: list[dict[str, Any]]
-    ) -> None:
-        rejected = (outcome.answer or {}).get("rejected") or []
-        if not rejected:
-            return
-        bad = [events[r["index"]] for r in rejected if 0 <= r.get("index", -1) < len(events)]
-        reasons = "; ".join(f"#{r.get('index')}: {r.get('errors')}" for r in rejected)
-        self.dead_batches += 1
-        self.spool.dead_letter(encode(bad), f"{len(bad)} events rejected: {reasons}")
-
-    def _spool(self, body: bytes, events: int) -> None:
-        if self.spool.put(body, max(events, 0)):
-            self.spooled_batches += 1
-            self._spool_dirty = True
-
-    def _resend_spooled(self, limit: int | None) -> None:
-        """Send spooled batches, oldest first (at most ``limit``), until the spool is empty,
-        the collector fails, or a full batch of fresh events waits."""
-        if not self._spool_dirty or time.monotonic() < self._down_until:
-            return
-        sent = 0
-        while files := self.spool.pending():
-            for path in files:
-                if self._stop.is_set() or not self._resend_one(path):
-                    return
-                sent += 1
-                if (limit is not None and sent >= limit) or (
-                    len(self._queue) >= self.config.batch_size
-                ):
-                    return  # fresh events first; the rest of the spool next round
-        self._spool_dirty = False
-
-    def _resend_one(self, path: Path) -> bool:
-        """Claim one spooled batch and send it once; False when the collector did not take
-        it (it goes back to the spool)."""
-        claim = self.spool.claim(path)
-        if claim is None:
-            return True  # another process is sending it
-        try:
-            body = claim.read()
-            events = decode(body)
-        except Exception as exc:  # truncated or not ours: never sendable
-            claim.dead(f"{type(exc).__name__}: {exc}")
-            return True
-        try:
-            outcome = self.sender.send(body)
-            done = self._settle(body, outcome, events, spooled=True)
-        except BaseException:
-            claim.release()
-            raise
-        if done:
-            claim.done()
-        else:
-            claim.release()
-        return done
+    def _fresh_waiting(self) -> bool:
+        return len(self._queue) >= self.config.batch_size
 
 
 def _close_all() -> None:
