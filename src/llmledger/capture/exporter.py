@@ -282,7 +282,9 @@ class Exporter:
         self.delivery.deliver([finalize(e) for e in batch])
 
     def _fresh_waiting(self) -> bool:
-        return len(self._queue) >= self.config.batch_size
+        """Whether re-sending the spool should pause for the queue: a full batch waits, or
+        ``close`` waits for the queue."""
+        return self._hurry or len(self._queue) >= self.config.batch_size
 
 
 def _close_all() -> None:
