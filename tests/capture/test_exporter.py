@@ -107,7 +107,7 @@ def test_rejected_events_are_dead_lettered(fast_config: CaptureConfig) -> None:
 
 
 def test_unreachable_collector_spools_and_next_start_resends(
-    collector: FakeCollector, fast_config: CaptureConfig
+    collector: FakeCollector, fast_config: CaptureConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     down = FakeCollector()
     down.close()  # nothing listens on this port any more
@@ -115,6 +115,7 @@ def test_unreachable_collector_spools_and_next_start_resends(
     for i in range(3):
         exp.submit(event(i))
     assert not exp.flush(5)  # spooled, not delivered
+    assert "3 events could only be spooled" in caplog.text
     exp.close()
     assert len(Spool(fast_config.spool_dir, 10**6).pending()) == 1
     assert not collector.requests

@@ -57,6 +57,18 @@ def test_next_process_delivers_the_spool_when_it_flushes(
     assert spool_files(spool) == []
 
 
+def test_next_process_delivers_the_spool_at_exit(
+    ledger: Ledger, settings: Settings, provider: FakeProvider, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    server = LiveServer(settings)
+    env = spool_while_down(server, provider, spool, server.ingest_key("acme"))
+    with server:
+        run_sdk("import llmledger\nllmledger.configure(exit_timeout=30)\n", env)
+        assert server.event_count() == CALLS
+    assert spool_files(spool) == []
+
+
 def test_configure_alone_delivers_the_spool_in_the_background(
     ledger: Ledger, settings: Settings, provider: FakeProvider, tmp_path: Path
 ) -> None:
