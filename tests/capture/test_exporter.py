@@ -114,7 +114,7 @@ def test_unreachable_collector_spools_and_next_start_resends(
     exp = make(fast_config, down.url, max_retries=1)
     for i in range(3):
         exp.submit(event(i))
-    assert not exp.flush(5)  # spooled, not delivered
+    assert not exp.flush(60)  # spooled, not delivered
     assert "3 events could only be spooled" in caplog.text
     exp.close()
     assert len(Spool(fast_config.spool_dir, 10**6).pending()) == 1

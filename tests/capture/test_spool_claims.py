@@ -153,7 +153,7 @@ def test_an_unreadable_spooled_file_is_kept_aside_not_resent(
     cfg = CaptureConfig(**{**fast_config.__dict__, "url": collector.url})
     assert cfg.endpoint is not None
     exporter = Exporter(cfg, HttpSender(cfg.endpoint, None, cfg.timeout))
-    assert exporter.flush(10)
+    assert exporter.flush(60)
     exporter.close()
     assert len(collector.events) == PER_BATCH
     dead = sorted(p.name for p in (directory / "dead").iterdir())
