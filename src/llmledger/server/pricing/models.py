@@ -25,7 +25,7 @@ from llmledger.pricing.convert import (
 from llmledger.pricing.infer import infer_provider
 from llmledger.pricing.rows import PriceRow
 from llmledger.pricing.traffic import reprice_suggestion, unpriced
-from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, ReaderDep, scope_org
+from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, ReaderDep, RolesFirst, scope_org
 from llmledger.server.pricing.schemas import (
     ChangeOut,
     DeleteOut,
@@ -41,7 +41,7 @@ from llmledger.server.pricing.schemas import (
 from llmledger.store.rows import to_us
 
 PREFIX = "/api/v1/admin/pricing"
-router = APIRouter(prefix=PREFIX, tags=["pricing"])
+router = APIRouter(prefix=PREFIX, tags=["pricing"], route_class=RolesFirst)
 #: ids are 32-bit on PostgreSQL; text never carries NUL (PostgreSQL refuses it)
 RowId = Annotated[int, Path(alias="id", ge=1, le=2**31 - 1)]
 NO_NUL = r"^[^\x00]*$"
