@@ -15,6 +15,7 @@ from llmledger.ledger import Ledger
 from llmledger.pricing import catalog
 from llmledger.pricing.catalog import CatalogError, price_change
 from llmledger.pricing.convert import (
+    API_FIELDS,
     PriceError,
     fallback_row,
     iso,
@@ -124,9 +125,17 @@ def _change_answer(ledger: Ledger, change: catalog.Change) -> dict[str, Any]:
     book = ledger.pricer().book
     with ledger.engine.connect() as conn:
         suggestion = reprice_suggestion(conn, book, change.row)
+    base = change.inherited_from
     return {
         **row_json(change.row),
         "closed": [r.id for r in change.closed],
+        "inherited": None
+        if base is None
+        else {
+            "fromId": base.id,
+            "source": base.source,
+            "prices": [API_FIELDS[c] for c in change.inherited],
+        },
         "repriceSuggested": suggestion,
     }
 
