@@ -43,6 +43,7 @@ NOT_FILTERS = {"cursor", "limit", "offset"}
 #: an id nothing has: what "does not exist" answers look like
 GHOST = 2_147_480_000
 VIEWER, SESSION, ORG_ADMIN = "viewer (token)", "viewer (session)", "org admin (token)"
+INGEST, ANONYMOUS = "ingest key", "anonymous"
 BODY_VALUES = {
     "email": "someone@bravo.example",
     "password": "long enough password",
@@ -247,6 +248,8 @@ def build_world(
     quiet = TestClient(client.app, base_url="http://testserver", raise_server_exceptions=False)
     r = client.post("/api/v1/admin/ingest-keys", json={"orgId": A}, headers=admin.bearer)
     assert r.status_code == 201, r.text
+    callers[INGEST] = {"Authorization": f"Bearer {r.json()['key']}"}
     for headers in callers.values():  # first use records "last used" before anything compares
         assert quiet.get("/api/v1/me", headers=headers).status_code == 200
+    callers[ANONYMOUS] = {}
     return World(ledger, quiet, admin, viewer, org_admin, callers)

@@ -27,9 +27,11 @@ from llmledger.pricing.tables import reprice_jobs
 from llmledger.store.schema import metadata
 from tests.auth.conftest import MakeUser
 from tests.auth.isolation import (
+    ANONYMOUS,
     B_MARKERS,
     BODY_VALUES,
     DATES,
+    INGEST,
     ORG_ADMIN,
     SESSION,
     VIEWER,
@@ -176,6 +178,42 @@ def test_viewers_change_nothing_and_nobody_changes_another_organisation(loaded: 
     assert tried >= 40
     after = _settled(w.ledger)
     assert before == after, [name for name in before if before[name] != after[name]]
+
+
+#: bodies a caller who may not use a route sends: none, an empty object, and broken JSON
+BAD_BODIES: dict[str, dict[str, Any]] = {
+    "no body": {},
+    "empty object": {"json": {}},
+    "malformed": {"content": b'{"orgId": ', "headers": {"Content-Type": "application/json"}},
+}
+
+
+def test_a_role_check_never_waits_for_a_well_formed_body(world: World) -> None:
+    """Who may not change a thing learns nothing about how to: the role is checked before the
+    body, so a viewer, an ingest key and an anonymous caller get 401, 403 or 404 from every admin
+    write whatever they send, never a 422 that lists the fields it wants."""
+    w = world
+    changing = [e for e in endpoints(w.client.app) if e.changes_state and not e.public]
+    before = _settled(w.ledger)
+    tried, wrong = 0, []
+    for e in changing:
+        path = {p.name: A if p.kind == "string" else 1 for p in e.params if p.where == "path"}
+        for who in (VIEWER, SESSION, INGEST, ANONYMOUS):
+            if who != ANONYMOUS and e.self_service:
+                continue  # anyone signed in may manage their own credentials
+            if who == INGEST and e.path == "/api/v1/events":
+                continue  # what ingest keys are for
+            expected = {401} if who == ANONYMOUS else {403, 404}
+            for kind, body in BAD_BODIES.items():
+                headers = {**w.callers[who], **body.get("headers", {})}
+                sent = {k: v for k, v in body.items() if k != "headers"}
+                r = w.client.request(e.method, url_of(e, path), headers=headers, **sent)
+                tried += 1
+                if r.status_code not in expected:
+                    wrong.append(f"{who}, {kind}: {e} -> {r.status_code} {r.text[:160]}")
+    assert not wrong, "\n".join(wrong[:12])
+    assert tried >= 100, tried
+    assert _settled(w.ledger) == before
 
 
 #: 500s found in other modules' endpoints and reported, not fixed here: (path, parameter)

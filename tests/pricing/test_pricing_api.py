@@ -287,6 +287,7 @@ def test_a_manual_price_with_an_off_peak_window(
         "provider": "acme",
         "model": "acme-night",
         "inputPerMillion": "2",
+        "outputPerMillion": "0",
         "windows": [{"startUtc": "22:00", "endUtc": "06:00", "inputPerMillion": "1"}],
         "effectiveFrom": "2026-01-01",
     }

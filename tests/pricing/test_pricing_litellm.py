@@ -183,7 +183,9 @@ def test_manual_prices_are_never_touched_by_a_sync(
     gpt = next(a for a in answer["added"] if a["model"] == "gpt-4o")
     assert gpt["overriddenByManual"] is True
     again = client.get(f"/api/v1/admin/pricing/models/{manual['id']}", headers=admin).json()
-    assert again == {k: v for k, v in manual.items() if k not in ("closed", "repriceSuggested")}
+    assert again == {
+        k: v for k, v in manual.items() if k not in ("closed", "inherited", "repriceSuggested")
+    }
     now_row = ledger.pricer().book.price_in_force("openai", "gpt-4o", clock.now)
     assert now_row is not None and now_row.id == manual["id"]
 

@@ -142,6 +142,7 @@ def test_a_back_dated_correction_and_reprice_through_the_api(
             "provider": "acme",
             "model": "acme-ft",
             "inputPerMillion": "3",
+            "outputPerMillion": "0",
             "effectiveFrom": "2026-01-01",
         },
     )

@@ -47,10 +47,11 @@ HEADER = (
     "latencyMs",
     "success",
     "eventId",
+    "metadata",  # last, so the columns before keep their places
 )
 _TEXT = ("org_id", "user_id", "agent", "session_id", "operation", "provider", "model", "tier")
 _COLUMNS = ("id", "ts_us", *_TEXT, *TOKEN_FIELDS, "requests", "cost_nanos", "cost_source")
-_TAIL = ("latency_ms", "success", "event_id")
+_TAIL = ("latency_ms", "success", "event_id", "metadata")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -73,6 +74,7 @@ def _line(r: Row[Any]) -> list[Any]:
         "" if m["latency_ms"] is None else m["latency_ms"],
         "true" if m["success"] else "false",
         m["event_id"],
+        neutralise(m["metadata"]),  # the JSON text as stored
     ]
 
 

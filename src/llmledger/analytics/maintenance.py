@@ -42,7 +42,7 @@ def rebuild_range(
         "periodType": period_type,
         "startDate": iso(report.start_us),
         "endDate": iso(report.end_us),
-        "retentionCutoff": iso(cutoff),
+        "retentionCutoff": iso(report.cutoff_us),
         "changed": report.changed,
         "differences": {
             name: len(report.differences[name]) for name in order if name in report.differences

@@ -12,6 +12,7 @@ import binascii
 import re
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, and_, or_, select
 
 from llmledger.analytics.errors import ParamError
@@ -26,7 +27,7 @@ _CURSOR = re.compile(r"(-?\d{1,19})\.(\d{1,19})")
 _MAX_INT = 2**63 - 1
 
 #: the event columns a request row shows (``event_json`` reads them by name)
-COLUMNS = ("id", *(c for c in EVENT_COLUMNS if c not in ("metadata", "received_us")))
+COLUMNS = ("id", *(c for c in EVENT_COLUMNS if c != "received_us"))
 
 
 class CursorError(ParamError):
@@ -89,6 +90,8 @@ def event_json(row: Row[Any]) -> dict[str, Any]:
         "statusCode": r["status_code"],
         "requestId": r["request_id"],
         "stream": None if r["stream"] is None else bool(r["stream"]),
+        # stored as the JSON text ingest checked (``events.metadata_json``)
+        "metadata": None if r["metadata"] is None else orjson.loads(r["metadata"]),
     }
 
 

@@ -24,6 +24,9 @@ _CLASS_OPTIONS = (
 )
 
 
+_FLAGS = {cls: flag for cls, flag, _ in _CLASS_OPTIONS}
+
+
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2))
 
@@ -133,8 +136,9 @@ def _price_options(f: Any) -> Any:
 def set_(ctx: click.Context, model: str, provider: str | None, **opts: Any) -> None:
     """Enter a manual price for MODEL (wins over the catalog from --from on)."""
     from llmledger.pricing.catalog import CatalogError, add_manual, price_change
-    from llmledger.pricing.convert import API_FIELDS, PriceError, manual_row
+    from llmledger.pricing.convert import API_FIELDS, PriceError, dec_str, manual_row
     from llmledger.pricing.infer import infer_provider
+    from llmledger.pricing.inherit import UnpricedClass
     from llmledger.pricing.traffic import reprice_suggestion
 
     who = (provider or infer_provider(model) or "").lower()
@@ -164,11 +168,17 @@ def set_(ctx: click.Context, model: str, provider: str | None, **opts: Any) -> N
         ledger.reload_prices()
         with ledger.engine.connect() as conn:
             hint = reprice_suggestion(conn, ledger.pricer().book, change.row)
+    except UnpricedClass as exc:
+        raise click.UsageError(exc.worded(_FLAGS)) from None
     except (PriceError, CatalogError) as exc:
         raise click.UsageError(str(exc)) from None
     finally:
         ledger.close()
     click.echo(f"added {line(change.row)}")
+    if change.inherited_from is not None:
+        base = change.inherited_from
+        given = ", ".join(f"{_FLAGS[c]} {dec_str(base.prices[c])}" for c in change.inherited)
+        click.echo(f"inherited from row {base.id} [{base.source}]: {given}")
     for r in change.closed:
         click.echo(f"closed {line(r)}")
     if hint and hint["events"]:

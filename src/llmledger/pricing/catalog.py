@@ -6,6 +6,8 @@ manual row that starts at F takes over its model from F on: earlier manual rows 
 are closed at F, and manual rows that would only have started at or after F are withdrawn
 (closed at their own start, so they are never in force). Catalog rows (bundled, LiteLLM) are
 never closed by a manual change; the manual row simply wins over them while it is in force.
+The token prices a manual row leaves out are inherited from the row in force at its start
+(``pricing.inherit``).
 
 Every change is written with its audit row in the caller's transaction.
 """
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from llmledger.pricing.convert import iso, row_json
+from llmledger.pricing.inherit import complete
 from llmledger.pricing.rows import PriceRow
 from llmledger.pricing.seed import bump_prices_version, row_from_db, row_to_db
 from llmledger.pricing.tables import price_rows
@@ -56,6 +59,8 @@ class CatalogError(ValueError):
 class Change:
     row: PriceRow
     closed: list[PriceRow]
+    inherited: tuple[str, ...] = ()  # token classes whose price came from ``inherited_from``
+    inherited_from: PriceRow | None = None
 
 
 #: any fixed number: the PostgreSQL advisory lock that serialises changes to prices
@@ -177,11 +182,12 @@ def add_manual(conn: Connection, row: PriceRow, *, now: dt.datetime, audit: Audi
     if row.source != "manual":
         raise CatalogError("only manual rows are entered by hand", 422)
     lock_prices(conn)
+    done = complete(conn, row, provider=row.provider, model=row.model)
     c = price_rows.c
     closed = _supersede(
         conn, (c.source == "manual") & _key_filter(row.provider, row.model), row.effective_from
     )
-    made = _insert(conn, row, now)
+    made = _insert(conn, done.row, now)
     audit.record(
         conn,
         action="price.create",
@@ -189,7 +195,7 @@ def add_manual(conn: Connection, row: PriceRow, *, now: dt.datetime, audit: Audi
         before=[row_json(r) for r in closed] or None,
         after=row_json(made),
     )
-    return Change(made, closed)
+    return Change(made, closed, done.inherited, done.base)
 
 
 def replace(
@@ -202,11 +208,12 @@ def replace(
         raise CatalogError("no such price row", 404)
     if old.source == "fallback":
         raise CatalogError("the fallback price changes through PUT /fallback", 422)
+    done = complete(conn, new, provider=old.provider, model=old.model)
     c = price_rows.c
     closed = _supersede(
         conn, (c.source == "manual") & _key_filter(old.provider, old.model), new.effective_from
     )
-    made = _insert(conn, _same_model(new, old), now)
+    made = _insert(conn, _same_model(done.row, old), now)
     audit.record(
         conn,
         action="price.update",
@@ -214,7 +221,7 @@ def replace(
         before=[row_json(r) for r in closed] or row_json(old),
         after=row_json(made),
     )
-    return Change(made, closed)
+    return Change(made, closed, done.inherited, done.base)
 
 
 def _same_model(new: PriceRow, old: PriceRow) -> PriceRow:
@@ -227,6 +234,7 @@ def _same_model(new: PriceRow, old: PriceRow) -> PriceRow:
         aliases=new.aliases or (old.aliases if old.source == "manual" else ()),
         per_request=new.per_request,
         tiers=new.tiers,
+        windows=new.windows,
         notes=new.notes,
         changed_by=new.changed_by,
         changed_at=new.changed_at,

@@ -10,14 +10,21 @@ with CSRF for cookie-authenticated changes); the dependencies here only read it 
 - ``UserDep``: a person (a session, or a token of a user), any role.
 - ``IngestDep``: ingest keys and admins.
 - ``AuditDep``: who is calling and from where, to write audit rows (``auth.audit.Audit``).
+
+Every router of the API is built with ``route_class=RolesFirst``: a route's role checks run
+before FastAPI reads its body, so a caller who may not use a route gets 401/403 whatever it
+sends, and never a 422 that describes the body the route wants.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from llmledger.auth.audit import Audit
@@ -99,6 +106,42 @@ def require_user(principal: ReaderDep) -> Principal:
 OrgAdminDep = Annotated[Principal, Depends(require_org_admin)]
 UserDep = Annotated[Principal, Depends(require_user)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+#: the role checks: pure functions of the principal, safe to run ahead of everything else
+ROLE_CHECKS: frozenset[Callable[[Principal], Principal]] = frozenset(
+    {require_ingest, require_reader, require_org_admin, require_admin, require_user}
+)
+
+
+def _role_checks(dependant: Dependant) -> Iterator[Callable[[Principal], Principal]]:
+    """The role checks of a route's dependencies, innermost first (the order FastAPI runs them)."""
+    for sub in dependant.dependencies:
+        yield from _role_checks(sub)
+        if sub.call in ROLE_CHECKS:
+            yield sub.call
+
+
+class RolesFirst(APIRoute):
+    """A route that checks the caller's role before its body is read or validated.
+
+    FastAPI decodes a JSON body before it solves any dependency, so a role dependency alone
+    would answer a malformed body with 422. The checks run again, unchanged, as dependencies.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        checks = tuple(dict.fromkeys(_role_checks(self.dependant)))
+        if not checks:
+            return handler
+
+        async def roles_first(request: Request) -> Response:
+            principal = (await get_identified(request)).principal
+            for check in checks:
+                check(principal)
+            return await handler(request)
+
+        return roles_first
 
 
 def scope_org(principal: Principal, requested: str | None = None) -> str | None:

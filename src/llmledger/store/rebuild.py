@@ -2,7 +2,10 @@
 
 Normal operation never needs this (rollups are written with the events); it is the repair path
 and the proof that rollups and raw events agree. Windows are whole UTC days and never reach back
-past the retention cutoff, because pruned raw events cannot be recounted.
+past the retention cutoff, nor past the furthest any prune reached (``pruned_before_us``, which
+a prune with a shorter retention may have moved later), because pruned raw events cannot be
+recounted. For the same reason a session that began before that cutoff keeps its stored
+figures: only some of its events are left to count.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     literal_column,
@@ -32,6 +36,7 @@ from sqlalchemy import (
 
 from llmledger.store import open_days
 from llmledger.store import tables as t
+from llmledger.store.retention import pruned_before_us
 from llmledger.store.rows import US_PER_DAY, US_PER_HOUR, model_deltas
 
 _KEY = ("bucket", *t.ROLLUP_DIMENSIONS)
@@ -43,6 +48,7 @@ _EMPTY: ColumnElement[str] = literal_column("''")
 class RebuildReport:
     start_us: int
     end_us: int
+    cutoff_us: int  # the first recountable microsecond: nothing before it was looked at
     differences: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
@@ -154,9 +160,9 @@ _SESSION_SUMS = (
 
 def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> list[dict[str, Any]]:
     """Rebuild the sessions (and their agents) that have events in the window, from all of
-    their raw events; sessions whose raw events reach back past the retention cutoff are left
-    as they are. Returns the sessions that differed. The comparison runs in the database, so
-    only the differences travel."""
+    their raw events; sessions that reach back past the cutoff (their stored first event, or a
+    raw event not yet pruned, is older) are left as they are. Returns the sessions that
+    differed. The comparison runs in the database, so only the differences travel."""
     e, s, a, k = t.events.c, t.sessions.c, t.session_agents.c, _touched.c
     _touched.create(conn)
     conn.execute(
@@ -165,6 +171,20 @@ def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> l
             select(e.org_id, e.session_id)
             .where(e.ts_us >= start_us, e.ts_us < end_us, e.session_id.is_not(None))
             .distinct(),
+        )
+    )
+    # their stored figures count events that are gone (or, not yet pruned, outside the window's
+    # reach): recounting what is left would erase their history
+    conn.execute(
+        delete(_touched).where(
+            or_(
+                exists().where(
+                    s.org_id == k.org_id, s.session_id == k.session_id, s.first_us < cutoff_us
+                ),
+                exists().where(
+                    e.org_id == k.org_id, e.session_id == k.session_id, e.ts_us < cutoff_us
+                ),
+            )
         )
     )
     # ``|| ''`` keeps SQLite from probing the touched sessions for each event (a scan of every
@@ -188,7 +208,6 @@ def _sessions(conn: Connection, start_us: int, end_us: int, cutoff_us: int) -> l
         )
         .select_from(their_events)
         .group_by(k.org_id, k.session_id)
-        .having(func.min(e.ts_us) >= cutoff_us)
         .subquery("recount")
     )
     r = recount.c
@@ -296,10 +315,12 @@ def rebuild_rollups(
     the recount and the replacement would otherwise vanish from the rollups."""
     if repair and conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE events IN SHARE MODE"))
-    # ``cutoff_us`` is day-aligned (see ``retention_cutoff_us``)
+    # read after the lock: a prune deletes and moves the mark in one transaction. Both cutoffs
+    # are day-aligned (see ``retention_cutoff_us``)
+    cutoff_us = max(cutoff_us, pruned_before_us(conn))
     start = max(start_us // US_PER_DAY * US_PER_DAY, cutoff_us)
     end = -(-end_us // US_PER_DAY) * US_PER_DAY
-    report = RebuildReport(start, max(start, end))
+    report = RebuildReport(start, max(start, end), cutoff_us)
     if end <= start:
         return report
     model_key = ("bucket", *t.MODEL_DIMENSIONS)

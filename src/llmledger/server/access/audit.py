@@ -12,10 +12,10 @@ from fastapi import APIRouter, HTTPException, Query
 
 from llmledger.auth.audit import list_audit
 from llmledger.server.access.schemas import ID_MAX, NO_NUL, AuditLogOut
-from llmledger.server.deps import AdminDep, LedgerDep
+from llmledger.server.deps import AdminDep, LedgerDep, RolesFirst
 from llmledger.store.rows import to_us
 
-router = APIRouter(prefix="/api/v1/admin", tags=["access"])
+router = APIRouter(prefix="/api/v1/admin", tags=["access"], route_class=RolesFirst)
 
 
 def _instant(param: str, value: str | None, *, end: bool) -> int | None:

@@ -11,9 +11,9 @@ from llmledger.auth.credentials import get_ingest_key, list_ingest_keys
 from llmledger.auth.tokens import create_ingest_key, revoke_ingest_key
 from llmledger.auth.writing import writing
 from llmledger.server.access.schemas import ID_MAX, NO_NUL, KeyIn, KeysOut, NewKeyOut
-from llmledger.server.deps import AuditDep, LedgerDep, OrgAdminDep, scope_org
+from llmledger.server.deps import AuditDep, LedgerDep, OrgAdminDep, RolesFirst, scope_org
 
-router = APIRouter(prefix="/api/v1/admin/ingest-keys", tags=["access"])
+router = APIRouter(prefix="/api/v1/admin/ingest-keys", tags=["access"], route_class=RolesFirst)
 
 
 @router.get("", response_model=KeysOut)

@@ -21,6 +21,7 @@ from llmledger.server.deps import (
     AuditDep,
     IdentifiedDep,
     LedgerDep,
+    RolesFirst,
     UserDep,
     client_ip,
     now_of,
@@ -29,7 +30,7 @@ from llmledger.settings import Settings
 from llmledger.store.rows import to_us
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["access"])
+router = APIRouter(tags=["access"], route_class=RolesFirst)
 
 
 def _settings(request: Request) -> Settings:

@@ -15,9 +15,9 @@ from llmledger.auth.tokens import Principal, create_api_token, revoke_api_token
 from llmledger.auth.users import get_user
 from llmledger.auth.writing import writing
 from llmledger.server.access.schemas import ID_MAX, NewTokenOut, TokenIn, TokensOut
-from llmledger.server.deps import SELF_SERVICE, AuditDep, LedgerDep, ReaderDep
+from llmledger.server.deps import SELF_SERVICE, AuditDep, LedgerDep, ReaderDep, RolesFirst
 
-router = APIRouter(prefix="/api/v1/admin/tokens", tags=["access"])
+router = APIRouter(prefix="/api/v1/admin/tokens", tags=["access"], route_class=RolesFirst)
 
 
 def _whose(principal: Principal, user_id: int | None) -> int:

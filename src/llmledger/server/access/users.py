@@ -20,9 +20,9 @@ from llmledger.server.access.schemas import (
     UserPatch,
     UsersOut,
 )
-from llmledger.server.deps import AdminDep, AuditDep, LedgerDep
+from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, RolesFirst
 
-router = APIRouter(prefix="/api/v1/admin/users", tags=["access"])
+router = APIRouter(prefix="/api/v1/admin/users", tags=["access"], route_class=RolesFirst)
 UserId = Annotated[int, Path(alias="userId", ge=1, le=ID_MAX)]
 
 

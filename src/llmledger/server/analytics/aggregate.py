@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmledger.analytics.maintenance import PeriodType, rebuild_range
@@ -12,10 +12,10 @@ from llmledger.analytics.window import parse_window
 from llmledger.server.analytics.params import NowDep, as_422
 from llmledger.server.analytics.series_schemas import AggregateOut
 from llmledger.server.analytics.totals import PREFIX
-from llmledger.server.deps import LedgerDep, ReaderDep
+from llmledger.server.deps import AdminDep, LedgerDep, RolesFirst
 from llmledger.store.rows import to_us
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"])
+router = APIRouter(prefix=PREFIX, tags=["analytics"], route_class=RolesFirst)
 
 
 class AggregateIn(BaseModel):
@@ -28,12 +28,10 @@ class AggregateIn(BaseModel):
 
 @router.post("/aggregate", response_model=AggregateOut)
 def post_aggregate(
-    request: Request, body: AggregateIn, ledger: LedgerDep, principal: ReaderDep, now: NowDep
+    request: Request, body: AggregateIn, ledger: LedgerDep, _: AdminDep, now: NowDep
 ) -> dict[str, Any]:
     """Recount hour and day rollups, sessions and user-days of whole UTC days from raw events,
     repairing any difference. Never reaches back past the retention cutoff."""
-    if not principal.is_admin:
-        raise HTTPException(403, "rebuilding rollups needs an admin token")
     with as_422():
         window = parse_window(body.startDate, body.endDate, now=now)
     return rebuild_range(

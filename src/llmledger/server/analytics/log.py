@@ -24,9 +24,9 @@ from llmledger.server.analytics.series_schemas import (
     SessionsOut,
 )
 from llmledger.server.analytics.totals import PREFIX
-from llmledger.server.deps import LedgerDep, ReaderDep
+from llmledger.server.deps import LedgerDep, ReaderDep, RolesFirst
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"])
+router = APIRouter(prefix=PREFIX, tags=["analytics"], route_class=RolesFirst)
 
 
 @router.get("/sessions", response_model=SessionsOut)

@@ -3,9 +3,9 @@ description exact and check every answer against it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["rollup", "user_day", "events", "sessions"]
 
@@ -137,6 +137,7 @@ class RequestRow(Out):
     statusCode: int | None
     requestId: str | None
     stream: bool | None
+    metadata: dict[str, Any] | None = Field(description="The event's metadata, as sent.")
 
 
 class OrgDetailOut(Out):

@@ -27,9 +27,9 @@ from llmledger.server.analytics.series_schemas import (
     WhatIfOut,
 )
 from llmledger.server.analytics.totals import PREFIX
-from llmledger.server.deps import LedgerDep
+from llmledger.server.deps import LedgerDep, RolesFirst
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"])
+router = APIRouter(prefix=PREFIX, tags=["analytics"], route_class=RolesFirst)
 
 
 @router.get("/trends", response_model=TrendsOut)

@@ -31,10 +31,10 @@ from llmledger.server.analytics.schemas import (
     GlobalOut,
     OrgDetailOut,
 )
-from llmledger.server.deps import LedgerDep, ReaderDep
+from llmledger.server.deps import LedgerDep, ReaderDep, RolesFirst
 
 PREFIX = "/api/v1/admin/llm-costs"
-router = APIRouter(prefix=PREFIX, tags=["analytics"])
+router = APIRouter(prefix=PREFIX, tags=["analytics"], route_class=RolesFirst)
 
 
 @router.get("/global", response_model=GlobalOut)

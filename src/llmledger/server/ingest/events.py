@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from llmledger.ingest.prepare import prepare_parsed, prepare_wire
 from llmledger.ingest.writer import WriterClosed, WriterOverloaded
 from llmledger.ledger import Ledger
-from llmledger.server.deps import IngestDep, LedgerDep
+from llmledger.server.deps import IngestDep, LedgerDep, RolesFirst
 from llmledger.store.write import Prepared, WriteFailed, WriteResult
 from llmledger.wire import decode_batch
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=RolesFirst)
 
 
 class Rejection(BaseModel):

@@ -15,6 +15,7 @@ from llmledger.ledger import Ledger
 from llmledger.pricing import catalog
 from llmledger.pricing.catalog import CatalogError, price_change
 from llmledger.pricing.convert import (
+    API_FIELDS,
     PriceError,
     fallback_row,
     iso,
@@ -25,7 +26,7 @@ from llmledger.pricing.convert import (
 from llmledger.pricing.infer import infer_provider
 from llmledger.pricing.rows import PriceRow
 from llmledger.pricing.traffic import reprice_suggestion, unpriced
-from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, ReaderDep, scope_org
+from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, ReaderDep, RolesFirst, scope_org
 from llmledger.server.pricing.schemas import (
     ChangeOut,
     DeleteOut,
@@ -41,7 +42,7 @@ from llmledger.server.pricing.schemas import (
 from llmledger.store.rows import to_us
 
 PREFIX = "/api/v1/admin/pricing"
-router = APIRouter(prefix=PREFIX, tags=["pricing"])
+router = APIRouter(prefix=PREFIX, tags=["pricing"], route_class=RolesFirst)
 #: ids are 32-bit on PostgreSQL; text never carries NUL (PostgreSQL refuses it)
 RowId = Annotated[int, Path(alias="id", ge=1, le=2**31 - 1)]
 NO_NUL = r"^[^\x00]*$"
@@ -124,9 +125,17 @@ def _change_answer(ledger: Ledger, change: catalog.Change) -> dict[str, Any]:
     book = ledger.pricer().book
     with ledger.engine.connect() as conn:
         suggestion = reprice_suggestion(conn, book, change.row)
+    base = change.inherited_from
     return {
         **row_json(change.row),
         "closed": [r.id for r in change.closed],
+        "inherited": None
+        if base is None
+        else {
+            "fromId": base.id,
+            "source": base.source,
+            "prices": [API_FIELDS[c] for c in change.inherited],
+        },
         "repriceSuggested": suggestion,
     }
 

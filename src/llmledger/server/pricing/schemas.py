@@ -158,8 +158,18 @@ class RepriceSuggestion(BaseModel):
     hint: str | None = None
 
 
+class InheritedOut(BaseModel):
+    """Token prices the change left out, copied from the row that priced the model at its
+    start."""
+
+    fromId: int
+    source: str
+    prices: list[str] = Field(description="The inherited fields, e.g. inputPerMillion.")
+
+
 class ChangeOut(PriceRowOut):
     closed: list[int]
+    inherited: InheritedOut | None
     repriceSuggested: RepriceSuggestion | None
 
 

@@ -23,12 +23,12 @@ from llmledger.pricing.litellm import DEFAULT_MODES
 from llmledger.pricing.reprice import RepriceScope
 from llmledger.pricing.sources import SourceError, load, parse
 from llmledger.pricing.sync import SyncRefused, run_sync
-from llmledger.server.deps import AdminDep, Audit, AuditDep, LedgerDep
+from llmledger.server.deps import AdminDep, Audit, AuditDep, LedgerDep, RolesFirst
 from llmledger.server.pricing.models import PREFIX
 from llmledger.server.pricing.schemas import RepriceIn, RepriceJobOut, SyncIn
 from llmledger.store.rows import to_us
 
-router = APIRouter(prefix=PREFIX, tags=["pricing"])
+router = APIRouter(prefix=PREFIX, tags=["pricing"], route_class=RolesFirst)
 #: the routes that read (and limit) their own bodies
 OWN_BODY_PATHS = frozenset({f"{PREFIX}/sync", f"{PREFIX}/sync/preview"})
 
