@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -40,6 +42,20 @@ def refused(*args: str, stdin: str | None = None) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert not result.stdout
+    return lines[0]
+
+
+def refused_serving(*args: str) -> str:
+    """As ``refused``, in a process of its own: a ``serve`` that is not refused serves (it once
+    listened on another port than it printed) and is stopped after a minute."""
+    llmledger = str(Path(sys.executable).with_name("llmledger"))
+    try:
+        done = subprocess.run([llmledger, *args], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"llmledger {shlex.join(args)} was not refused: it served")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
     return lines[0]
 
 
@@ -100,7 +116,7 @@ def test_flags_that_contradict_each_other_are_refused(
     ],
 )
 def test_flag_values_out_of_range_are_refused(env: Settings, args: list[str], flag: str) -> None:
-    line = refused(*args)
+    line = refused_serving(*args) if args[0] == "serve" else refused(*args)
     assert flag in line and "Date" not in line, line  # the flag, never the API's startDate
     if args[0] == "keys":
         assert count(env, t.ingest_keys) == 0
