@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from llmledger.commands.environment import load_settings, open_ledger, setting_errors
+from llmledger.commands.errors import OneLineGroup
 from llmledger.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
@@ -27,12 +29,10 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _open(ctx: click.Context, *, upgrade: bool = True) -> Ledger:
-    from llmledger.ledger import Ledger
-
-    return Ledger.open(_settings(ctx), upgrade=upgrade)
+    return open_ledger(_settings(ctx), upgrade=upgrade)
 
 
-def _parse_when(value: str | None, *, end: bool) -> int | None:
+def _parse_when(flag: str, value: str | None, *, end: bool) -> int | None:
     if value is None:
         return None
     from llmledger.analytics.window import WindowError, parse_window
@@ -40,37 +40,49 @@ def _parse_when(value: str | None, *, end: bool) -> int | None:
     now = dt.datetime.now(dt.UTC)
     try:
         w = (
-            parse_window(value, None, now=now + dt.timedelta(days=36500))
+            parse_window(value, None, now=dt.datetime(3000, 1, 1, tzinfo=dt.UTC))
             if not end
             else parse_window("1970-01-01", value, now=now)
         )
     except WindowError as exc:
-        raise click.BadParameter(str(exc)) from None
+        reason = str(exc).removeprefix(f"{exc.param}: ")
+        raise click.BadParameter(reason, param_hint=flag) from None
     return w.end_us if end else w.start_us
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 @click.version_option(package_name="llmledger")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """llmledger: a self-hosted LLM cost monitor."""
-    ctx.obj = Settings()
+    ctx.obj = load_settings()
 
 
 @main.command()
 @click.option(
     "--host", default=None, help="Address to listen on (default LLMLEDGER_HOST, 127.0.0.1)."
 )
-@click.option("--port", type=int, default=None, help="Port (default LLMLEDGER_PORT, 8000).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port (default LLMLEDGER_PORT, 8000).",
+)
 @click.option(
     "--demo", is_flag=True, help="Fill an empty database with ~90 days of demo data first."
 )
-@click.option("--demo-events", type=int, default=200_000, show_default=True, help="Demo size.")
+@click.option(
+    "--demo-events",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Demo size.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context, host: str | None, port: int | None, demo: bool, demo_events: int
 ) -> None:
-    """Migrate the database and serve the dashboard and API."""
+    """Migrate the database and serve the HTTP API."""
     import uvicorn
 
     from llmledger.server.app import create_app
@@ -79,7 +91,8 @@ def serve(
     ledger = _open(ctx)
     if demo:
         _demo_if_empty(ledger, demo_events)
-    app = create_app(settings, ledger=ledger)
+    with setting_errors(settings):  # the secret key is kept in the data directory
+        app = create_app(settings, ledger=ledger)
     host = host or settings.host
     port = port or settings.port
     click.echo(
@@ -100,22 +113,34 @@ def serve(
 
 def _demo_if_empty(ledger: Ledger, events: int) -> None:
     """Fill an empty database with demo traffic, then print fresh demo credentials: an admin
-    token, and logins for a demo admin and a viewer of the busiest organisation."""
+    token, and logins for a demo admin and a viewer of the busiest organisation. A database
+    that holds events, users or tokens is left alone: no demo traffic, and no account or token
+    with a printed secret (on a real deployment that would be a known way in)."""
     import secrets
 
     from sqlalchemy import func, select
 
     from llmledger.auth.audit import cli_actor, record_audit
     from llmledger.auth.passwords import hasher_for
+    from llmledger.auth.tables import users
     from llmledger.auth.tokens import create_api_token
-    from llmledger.auth.users import create_user, get_user_by_email, set_password
+    from llmledger.auth.users import create_user
     from llmledger.auth.writing import writing
     from llmledger.store import tables as t
 
     with ledger.engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
-    if count == 0:
-        _write_demo(ledger, events=events, days=90, seed=7)
+        held = {
+            what: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for what, table in (("events", t.events), ("users", users), ("tokens", t.api_tokens))
+        }
+    if any(held.values()):
+        what = ", ".join(f"{n} {name}" for name, n in held.items() if n)
+        click.echo(
+            f"--demo does nothing: the database already holds {what}; no demo traffic, "
+            "account or token was made"
+        )
+        return
+    _write_demo(ledger, events=events, days=90, seed=7)
     with ledger.engine.connect() as conn:
         e = t.events.c
         top = conn.execute(
@@ -133,27 +158,23 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
         _, token = create_api_token(conn, role="admin", name="demo admin")
         for email, role, org in logins:
             password = secrets.token_urlsafe(12)
-            user = get_user_by_email(conn, email)
-            if user is None:
-                user = create_user(
-                    conn,
-                    hasher,
-                    email=email,
-                    role=role,
-                    org_id=org,
-                    name=f"demo {role}",
-                    password=password,
-                )
-                record_audit(
-                    conn,
-                    actor=cli_actor(),
-                    action="user.create",
-                    target=f"user:{user['id']}",
-                    after=user,
-                    org_id=org,
-                )
-            else:
-                set_password(conn, hasher, user["id"], password)
+            user = create_user(
+                conn,
+                hasher,
+                email=email,
+                role=role,
+                org_id=org,
+                name=f"demo {role}",
+                password=password,
+            )
+            record_audit(
+                conn,
+                actor=cli_actor(),
+                action="user.create",
+                target=f"user:{user['id']}",
+                after=user,
+                org_id=org,
+            )
             scope = f" of {org}" if org else ""
             click.echo(f"demo {role}{scope} login (shown once): {email} / {password}")
     click.echo(f"demo admin token (shown once): {token}")
@@ -191,8 +212,20 @@ def _write_demo(ledger: Ledger, *, events: int, days: int, seed: int) -> None:
 
 
 @main.command()
-@click.option("--events", type=int, default=200_000, show_default=True, help="How many events.")
-@click.option("--days", type=int, default=90, show_default=True, help="Over how many days.")
+@click.option(
+    "--events",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="How many events.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    help="Over how many days (up to ten years).",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same events.")
 @click.pass_context
 def demo(ctx: click.Context, events: int, days: int, seed: int) -> None:
@@ -235,6 +268,8 @@ def keys_create(ctx: click.Context, org_id: str, name: str) -> None:
     from llmledger.auth.credentials import get_ingest_key
     from llmledger.auth.tokens import create_ingest_key
 
+    if not org_id.strip() or len(org_id) > 256 or "\x00" in org_id:
+        raise click.BadParameter("name the organisation (1 to 256 characters)", param_hint="--org")
     ledger = _open(ctx)
     try:
         with ledger.engine.begin() as conn:
@@ -265,22 +300,52 @@ def rollups() -> None:
 @click.pass_context
 def rollups_rebuild(ctx: click.Context, start: str | None, end: str | None) -> None:
     """Recompute rollups from raw events and print every difference repaired."""
+    from llmledger.analytics.maintenance import BeforeRetention, rebuild_days
+    from llmledger.analytics.window import WindowError
     from llmledger.store.engine import begin_immediate
     from llmledger.store.rebuild import rebuild_rollups
-    from llmledger.store.retention import retention_cutoff_us
+    from llmledger.store.retention import pruned_before_us, retention_cutoff_us
     from llmledger.store.rows import from_us
 
     settings = _settings(ctx)
     now_us = time.time_ns() // 1000
+    start_us = _parse_when("--start", start, end=False)
+    end_us = _parse_when("--end", end, end=True)
     cutoff = retention_cutoff_us(now_us, settings.retention_days)
-    start_us = _parse_when(start, end=False) or cutoff
-    end_us = _parse_when(end, end=True) or now_us + 1
+    kept = f"the retention cutoff {from_us(cutoff):%Y-%m-%d} ({settings.retention_days} days)"
     ledger = _open(ctx)
+    with ledger.engine.connect() as conn:
+        pruned = pruned_before_us(conn)
+    if pruned > cutoff:  # an earlier prune with a shorter retention reached further
+        cutoff, kept = pruned, f"the furthest prune so far, {from_us(pruned):%Y-%m-%d}"
+    try:
+        days = rebuild_days(
+            cutoff if start_us is None else start_us,
+            now_us + 1 if end_us is None else end_us,
+            cutoff,
+        )
+    except BeforeRetention:
+        ledger.close()
+        raise click.UsageError(
+            f"--end {end} is before {kept}: raw events that old are pruned, nothing can be "
+            "recounted"
+        ) from None
+    except WindowError:
+        ledger.close()
+        raise click.UsageError(
+            f"--end {end} is before --start {start}: the range is empty"
+            if end is not None
+            else f"--start {start} is after today: give --end too"
+        ) from None
+    if days.clipped:
+        click.echo(f"--start {start} is before {kept}: rebuilding from the cutoff")
     try:
         with ledger.engine.connect() as conn:
             begin_immediate(conn)
             with conn.begin():
-                report = rebuild_rollups(conn, start_us=start_us, end_us=end_us, cutoff_us=cutoff)
+                report = rebuild_rollups(
+                    conn, start_us=days.start_us, end_us=days.end_us, cutoff_us=cutoff
+                )
     finally:
         ledger.close()
     span = f"{from_us(report.start_us):%Y-%m-%d} .. {from_us(report.end_us):%Y-%m-%d} (exclusive)"

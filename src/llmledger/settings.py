@@ -4,12 +4,14 @@ and is listed in ``docs/settings.md`` (a test checks that)."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +22,10 @@ def _default_data_dir() -> Path:
     return Path(base) / "llmledger"
 
 
+#: the check of ``auth.users`` (which this bottom layer cannot import)
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$")
+
+
 class Settings(BaseSettings):
     """llmledger's configuration, read from ``LLMLEDGER_*`` environment variables."""
 
@@ -27,14 +33,23 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
-        description="Directory for the SQLite database, the secret key and spool files.",
+        description="Directory for the SQLite database and the secret key.",
     )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the database; default: SQLite file llmledger.db in the data "
         "directory. PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+        # the databases llmledger is built and tested for
+        json_schema_extra={
+            "allowed": "a SQLAlchemy URL of SQLite (sqlite:///PATH) or PostgreSQL "
+            "(postgresql+psycopg://USER:PASS@HOST/DB)"
+        },
     )
-    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the server listens on.",
+        json_schema_extra={"allowed": "a host name or IP address (no spaces)"},
+    )
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
     retention_days: int = Field(
         default=90,
@@ -43,6 +58,7 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         default=None,
+        min_length=16,  # a shorter key can be guessed
         description="Key that signs session cookies; default: generated on first start and kept "
         "in <data_dir>/secret_key.",
     )
@@ -54,10 +70,12 @@ class Settings(BaseSettings):
     )
     fallback_input_per_million: Decimal = Field(
         default=Decimal("10"),
+        ge=0,
         description="USD per 1M input tokens for models no catalog knows (seeds the fallback row).",
     )
     fallback_output_per_million: Decimal = Field(
         default=Decimal("30"),
+        ge=0,
         description="USD per 1M output tokens for models no catalog knows (seeds the fallback).",
     )
     prices_poll_seconds: float = Field(
@@ -76,15 +94,21 @@ class Settings(BaseSettings):
         "preparing and writing use two cores), thread, or auto (process unless the database is "
         "an in-memory SQLite).",
     )
-    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info", description="Log level: debug, info, warning, error, critical."
+    )
     # -- access (docs/access.md) -------------------------------------------------------------
     admin_email: str | None = Field(
         default=None,
         max_length=320,
         description="On start, make this admin user if no user with this email exists yet.",
+        json_schema_extra={"allowed": "an email address (name@example.com)"},
     )
     admin_password: SecretStr | None = Field(
-        default=None, description="Password of the LLMLEDGER_ADMIN_EMAIL user when it is made."
+        default=None,
+        min_length=8,  # the rules of auth.passwords, checked before anything starts
+        max_length=1024,
+        description="Password of the LLMLEDGER_ADMIN_EMAIL user when it is made.",
     )
     session_hours: float = Field(
         default=12, gt=0, le=24 * 90, description="How long a web login lasts, in hours."
@@ -122,12 +146,68 @@ class Settings(BaseSettings):
         default="https://raw.githubusercontent.com/BerriAI/litellm/main/"
         "model_prices_and_context_window.json",
         description="Where a LiteLLM price sync downloads the catalog from by default.",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
     )
     max_price_file_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=1024,
         description="Largest price catalog a sync reads (download or upload), in bytes.",
     )
+
+    # -- checks beyond the types: a bad value is refused when the settings are read, before
+    # anything starts (the command line prints one line naming the variable; see
+    # ``commands.environment``)
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not value:
+            raise ValueError("empty")
+        if any(c.isspace() or c == "/" for c in value):
+            raise ValueError("it holds a space or a /")
+        return value
+
+    @field_validator("secret_key", "admin_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # the default SQLite file
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError("it cannot be parsed") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend!r} is not SQLite or PostgreSQL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, value: str | None) -> str | None:
+        if value and not _EMAIL.match(value.strip()):
+            raise ValueError("it is not NAME@DOMAIN")
+        return value
+
+    @field_validator("litellm_url")
+    @classmethod
+    def _litellm_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{parts.scheme or 'no'} scheme")
+        if not parts.netloc:
+            raise ValueError("no host")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

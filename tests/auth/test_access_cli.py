@@ -9,14 +9,17 @@ import uuid
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from llmledger.auth.audit import list_audit
+from llmledger.auth.tables import users
 from llmledger.auth.tokens import Principal, resolve_bearer
 from llmledger.cli import _demo_if_empty, main
 from llmledger.events import UsageEvent
 from llmledger.ledger import Ledger
 from llmledger.server.app import create_app
 from llmledger.settings import Settings
+from llmledger.store import tables as t
 
 
 @pytest.fixture
@@ -150,30 +153,54 @@ def test_ingest_keys_made_on_the_command_line_are_audited(env: Settings) -> None
 def test_demo_prints_logins_that_work(env: Settings, capsys) -> None:
     led = Ledger.open(env)
     try:
-        led.write(
-            [
-                UsageEvent(
-                    event_id=uuid.uuid4(),
-                    timestamp=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-                    provider="openai",
-                    model="gpt-4o",
-                    org_id="acme",
-                    input_tokens=10,
-                    output_tokens=1,
-                )
-            ]
-        )
-        _demo_if_empty(led, events=10)  # not empty: no demo traffic, only credentials
+        _demo_if_empty(led, events=200)  # an empty database: demo traffic and credentials
         out = capsys.readouterr().out
         logins = [line.split(": ")[1].split(" / ") for line in out.splitlines() if "login" in line]
-        assert "viewer of acme" in out and "demo admin token (shown once): llt_" in out
+        assert len(logins) == 2 and "demo admin token (shown once): llt_" in out
         with TestClient(create_app(ledger=led)) as client:
             for email, password in logins:
                 r = client.post("/api/v1/auth/login", json={"email": email, "password": password})
                 assert r.status_code == 200, r.text
-            assert r.json()["user"]["role"] == "viewer" and r.json()["user"]["orgId"] == "acme"
-        _demo_if_empty(led, events=10)  # again: fresh passwords for the same users
-        again = capsys.readouterr().out
-        assert again.count("login (shown once)") == 2 and logins[0][1] not in again
+            assert r.json()["user"]["role"] == "viewer" and r.json()["user"]["orgId"]
+    finally:
+        led.close()
+
+
+def _held(led: Ledger) -> tuple[int, ...]:
+    with led.engine.connect() as conn:
+        return tuple(
+            conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (t.events, users, t.api_tokens)
+        )
+
+
+@pytest.mark.parametrize("holds", ["events", "a user", "a token"])
+def test_demo_leaves_a_database_with_data_alone(env: Settings, capsys, holds: str) -> None:
+    """On a real deployment, ``serve --demo`` once made (or reset) a demo admin with a printed
+    password and a new admin token at every restart: a known way in."""
+    led = Ledger.open(env)
+    try:
+        if holds == "events":
+            event = UsageEvent(
+                event_id=uuid.uuid4(),
+                timestamp=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                provider="openai",
+                model="gpt-4o",
+                org_id="acme",
+                input_tokens=10,
+                output_tokens=1,
+            )
+            led.write([event])
+        elif holds == "a user":
+            run("users", "create", "--email", "ops@example.com", "--role", "admin", "--no-password")
+        else:
+            run("tokens", "create", "--admin")
+        capsys.readouterr()
+        before = _held(led)
+        _demo_if_empty(led, events=200)
+        out = capsys.readouterr().out
+        assert out.startswith("--demo does nothing: the database already holds ")
+        assert "shown once" not in out
+        assert _held(led) == before
     finally:
         led.close()

@@ -4,12 +4,13 @@ is audit-logged as ``cli:<login name>``."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 import click
 
 from llmledger.auth.audit import cli_audit
-from llmledger.commands.prices_support import line, open_ledger, utcnow, when
+from llmledger.commands.prices_support import flag_words, line, open_ledger, utcnow, when
 from llmledger.commands.prices_sync import reprice, sync
 
 _CLASS_OPTIONS = (
@@ -171,7 +172,7 @@ def set_(ctx: click.Context, model: str, provider: str | None, **opts: Any) -> N
     except UnpricedClass as exc:
         raise click.UsageError(exc.worded(_FLAGS)) from None
     except (PriceError, CatalogError) as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(flag_words(str(exc))) from None
     finally:
         ledger.close()
     click.echo(f"added {line(change.row)}")
@@ -182,12 +183,14 @@ def set_(ctx: click.Context, model: str, provider: str | None, **opts: Any) -> N
     for r in change.closed:
         click.echo(f"closed {line(r)}")
     if hint and hint["events"]:
+        start, end = hint["since"][:10], f"{utcnow():%Y-%m-%d}"
+        words = ["prices", "reprice", "--start", start, "--end", end]
+        command = shlex.join(["llmledger", *words, "--provider", who, "--model", model])
         click.echo(
-            f"{hint['events']} stored events since {hint['since']} would be re-priced: "
-            f"llmledger prices reprice --start {hint['since'][:10]} --end today --model {model}"
+            f"{hint['events']} stored events since {hint['since']} would be re-priced: {command}"
         )
     if hint and hint.get("hint"):
-        click.echo(hint["hint"])
+        click.echo(flag_words(hint["hint"]))
 
 
 @group.command("delete")
@@ -206,7 +209,7 @@ def delete(ctx: click.Context, row_id: int, at: str | None) -> None:
                 conn, row_id, at=when("--at", at) or now, now=now, audit=cli_audit()
             )
     except CatalogError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(flag_words(str(exc))) from None
     finally:
         ledger.close()
     click.echo(f"closed {line(closed)} at {closed.effective_to}")
@@ -245,7 +248,7 @@ def fallback(ctx: click.Context, input_: str | None, output: str | None, start: 
         with ledger.engine.connect() as conn:
             current = fallback_in_force(fallback_rows(conn), now)
     except (PriceError, CatalogError) as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(flag_words(str(exc))) from None
     finally:
         ledger.close()
     if current is not None:

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 
 def open_ledger(ctx: click.Context) -> Ledger:
-    from llmledger.ledger import Ledger
+    from llmledger.commands.environment import open_ledger as open_settings
 
-    return Ledger.open(ctx.obj)
+    return open_settings(ctx.obj)
 
 
 def utcnow() -> dt.datetime:
@@ -31,7 +31,44 @@ def when(name: str, value: str | None, *, end: bool = False) -> dt.datetime | No
     try:
         return parse_instant(name, value, end=end)
     except PriceError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc).removeprefix(f"{name}: "), param_hint=name) from None
+    except OverflowError:  # the day after 9999-12-31
+        raise click.BadParameter(f"{value!r} is out of range", param_hint=name) from None
+
+
+#: the API's names for what the ``prices`` commands call by their flags
+_API_NAMES = {
+    "perRequest": "--per-request",
+    "effectiveFrom": "--from",
+    "effectiveTo": "--at",
+    "startDate": "--start",
+    "endDate": "--end",
+    "aliases": "--alias",
+    "notes": "--notes",
+}
+
+
+def flag_words(text: str) -> str:
+    """A message of the pricing layer (which speaks the API's field names) in the words of the
+    command line: ``inputPerMillion`` is ``--input``, ``tiers.0.aboveInputTokens`` is the
+    first ``--tier``'s ABOVE."""
+    import re
+
+    from llmledger.pricing.convert import API_FIELDS
+
+    names = {api: "--" + cls.replace("_", "-") for cls, api in API_FIELDS.items()}
+    names |= _API_NAMES
+    text = re.sub(
+        r"\btiers\.(\d+)(\.(\w+))?",
+        lambda m: (
+            f"--tier #{int(m.group(1)) + 1}"
+            + (" ABOVE" if m.group(3) == "aboveInputTokens" else "")
+        ),
+        text,
+    )
+    pattern = r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b"
+    text = re.sub(pattern, lambda m: names[m.group(1)], text)
+    return re.sub(r"\ban (?=--)", "a ", text)
 
 
 def line(row: PriceRow) -> str:

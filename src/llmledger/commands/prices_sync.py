@@ -56,7 +56,8 @@ def sync(ctx: click.Context, source: str, path: str | None, **opts: Any) -> None
                 audit=audit,
             )
     except (SourceError, SyncRefused) as exc:
-        raise click.ClickException(str(exc)) from None
+        # the refusal names the API's ``force`` parameter; here it is the flag
+        raise click.ClickException(str(exc).replace("pass force", "pass --force")) from None
     finally:
         ledger.close()
     counts = ", ".join(f"{n} {k}" for k, n in answer["counts"].items())
@@ -95,6 +96,8 @@ def reprice(
 
     first, last = when("--start", start), when("--end", end, end=True)
     assert first is not None and last is not None
+    if last <= first:
+        raise click.UsageError(f"--end {end} is before --start {start}: the range is empty")
     scope = RepriceScope(to_us(first), to_us(last), org_id, model, provider)
     audit = cli_audit()
     ledger = open_ledger(ctx)

@@ -13,15 +13,18 @@ def group() -> None:
 
 @group.command("create")
 @click.option("--user", "email", default=None, help="A token of this user, with their rights.")
-@click.option("--admin", "role", flag_value="admin", help="A user-less token with admin rights.")
-@click.option(
-    "--viewer", "role", flag_value="viewer", help="A user-less read-only token for one org."
-)
+@click.option("--admin", is_flag=True, help="A user-less token with admin rights (every org).")
+@click.option("--viewer", is_flag=True, help="A user-less read-only token for one org (--org).")
 @click.option("--org", "org_id", default=None, help="Organisation of a --viewer token.")
 @click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
 @click.pass_context
 def create(
-    ctx: click.Context, email: str | None, role: str | None, org_id: str | None, name: str
+    ctx: click.Context,
+    email: str | None,
+    admin: bool,
+    viewer: bool,
+    org_id: str | None,
+    name: str,
 ) -> None:
     """Create an API token and print it once."""
     from llmledger.auth.audit import cli_actor, record_audit
@@ -29,11 +32,10 @@ def create(
     from llmledger.auth.tokens import create_api_token
     from llmledger.auth.users import get_user_by_email
     from llmledger.auth.writing import writing
-    from llmledger.ledger import Ledger
+    from llmledger.commands.environment import open_ledger
 
-    if (role is None) == (email is None):
-        raise click.UsageError("say which kind: --user EMAIL, --admin, or --viewer --org ORG")
-    ledger = Ledger.open(ctx.obj)
+    role = _kind(email, admin=admin, viewer=viewer, org_id=org_id)
+    ledger = open_ledger(ctx.obj)
     try:
         with writing(ledger.engine) as conn:
             user_id = None
@@ -61,6 +63,29 @@ def create(
     click.echo(secret)
 
 
+def _kind(email: str | None, *, admin: bool, viewer: bool, org_id: str | None) -> str | None:
+    """The role of a user-less token (``None``: a token of ``--user``); refuses flags that
+    contradict each other rather than dropping one."""
+    kinds = (("--user", email is not None), ("--admin", admin), ("--viewer", viewer))
+    given = [flag for flag, on in kinds if on]
+    if not given:
+        raise click.UsageError("say which kind: --user EMAIL, --admin, or --viewer --org ORG")
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} contradict each other: give one of them")
+    if org_id is not None and admin:
+        raise click.UsageError(
+            "--admin and --org contradict each other: an admin token reads every organisation; "
+            "for one organisation's read-only token give --viewer --org ORG"
+        )
+    if org_id is not None and email is not None:
+        raise click.UsageError(
+            "--user and --org contradict each other: a user's token has the user's organisation"
+        )
+    if viewer and not (org_id or "").strip():
+        raise click.UsageError("--viewer needs --org ORG: the organisation it may read")
+    return "admin" if admin else "viewer" if viewer else None
+
+
 @group.command("list")
 @click.option("--user", "email", default=None, help="Only this user's tokens.")
 @click.option("--revoked", is_flag=True, help="Include revoked tokens.")
@@ -69,9 +94,9 @@ def list_(ctx: click.Context, email: str | None, revoked: bool) -> None:
     """List tokens: id, prefix, name, role, organisation, owner, last used."""
     from llmledger.auth.credentials import list_api_tokens
     from llmledger.auth.users import get_user_by_email
-    from llmledger.ledger import Ledger
+    from llmledger.commands.environment import open_ledger
 
-    ledger = Ledger.open(ctx.obj)
+    ledger = open_ledger(ctx.obj)
     try:
         with ledger.engine.connect() as conn:
             user_id = None
@@ -100,9 +125,9 @@ def revoke(ctx: click.Context, token_id: int) -> None:
     from llmledger.auth.credentials import get_api_token
     from llmledger.auth.tokens import revoke_api_token
     from llmledger.auth.writing import writing
-    from llmledger.ledger import Ledger
+    from llmledger.commands.environment import open_ledger
 
-    ledger = Ledger.open(ctx.obj)
+    ledger = open_ledger(ctx.obj)
     try:
         with writing(ledger.engine) as conn:
             before = get_api_token(conn, token_id)

@@ -29,10 +29,10 @@ def _changing(ctx: click.Context) -> Iterator[tuple[Connection, Settings]]:
     from llmledger.auth.passwords import WeakPassword
     from llmledger.auth.users import UserError
     from llmledger.auth.writing import writing
-    from llmledger.ledger import Ledger
+    from llmledger.commands.environment import open_ledger
 
     settings: Settings = ctx.obj
-    ledger = Ledger.open(settings)
+    ledger = open_ledger(settings)
     try:
         with writing(ledger.engine) as conn:
             yield conn, settings
@@ -47,6 +47,15 @@ def _password(from_stdin: bool) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
+
+
+def _check_org(role: str, org_id: str | None) -> None:
+    """An admin sees every organisation: ``--org`` with it is refused, never dropped."""
+    if role == "admin" and org_id is not None:
+        raise click.UsageError(
+            "--org does not go with the admin role (an admin sees every organisation); "
+            "for one organisation's user, give the org_admin or viewer role"
+        )
 
 
 def _find(conn: Connection, email: str) -> dict[str, Any]:
@@ -80,6 +89,9 @@ def create(
     from llmledger.auth.passwords import hasher_for
     from llmledger.auth.users import create_user
 
+    if password_stdin and no_password:
+        raise click.UsageError("--password-stdin and --no-password contradict each other")
+    _check_org(role, org_id)
     password = None if no_password else _password(password_stdin)
     with _changing(ctx) as (conn, settings):
         user = create_user(
@@ -108,9 +120,9 @@ def create(
 def list_(ctx: click.Context, org_id: str | None) -> None:
     """List users: id, email, role, organisation, active."""
     from llmledger.auth.users import list_users
-    from llmledger.ledger import Ledger
+    from llmledger.commands.environment import open_ledger
 
-    ledger = Ledger.open(ctx.obj)
+    ledger = open_ledger(ctx.obj)
     try:
         with ledger.engine.connect() as conn:
             found = list_users(conn, org_id=org_id)
@@ -152,6 +164,7 @@ def _update(ctx: click.Context, email: str, action: str, **changes: Any) -> dict
 @click.pass_context
 def set_role(ctx: click.Context, email: str, role: str, org_id: str | None) -> None:
     """Change a user's role (and organisation)."""
+    _check_org(role, org_id)
     changes: dict[str, Any] = {"role": role}
     if org_id is not None:
         changes["org_id"] = org_id

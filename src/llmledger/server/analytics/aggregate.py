@@ -31,13 +31,14 @@ def post_aggregate(
     request: Request, body: AggregateIn, ledger: LedgerDep, _: AdminDep, now: NowDep
 ) -> dict[str, Any]:
     """Recount hour and day rollups, sessions and user-days of whole UTC days from raw events,
-    repairing any difference. Never reaches back past the retention cutoff."""
-    with as_422():
+    repairing any difference. Never reaches back past the retention cutoff, nor past the
+    furthest prune (``clipped`` says when the range asked began before it)."""
+    with as_422():  # a reversed range, or one wholly before the retention cutoff: 422
         window = parse_window(body.startDate, body.endDate, now=now)
-    return rebuild_range(
-        ledger.engine,
-        period_type=body.periodType,
-        window=window,
-        now_us=to_us(now),
-        retention_days=request.app.state.settings.retention_days,
-    )
+        return rebuild_range(
+            ledger.engine,
+            period_type=body.periodType,
+            window=window,
+            now_us=to_us(now),
+            retention_days=request.app.state.settings.retention_days,
+        )

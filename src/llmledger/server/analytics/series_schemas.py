@@ -136,5 +136,7 @@ class AggregateOut(Out):
     startDate: str
     endDate: str
     retentionCutoff: str
+    #: the range asked began before the retention cutoff; the rebuild began at it (startDate)
+    clipped: bool
     changed: int
     differences: dict[str, int]
