@@ -71,9 +71,8 @@ def serve(
     ctx: click.Context, host: str | None, port: int | None, demo: bool, demo_events: int
 ) -> None:
     """Migrate the database and serve the dashboard and API."""
-    import uvicorn
-
     from llmledger.server.app import create_app
+    from llmledger.server.serving import serve as serve_http
 
     settings = _settings(ctx)
     ledger = _open(ctx)
@@ -93,7 +92,7 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+        serve_http(app, settings, host=host, port=port)
     finally:
         ledger.close()
 

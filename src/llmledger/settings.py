@@ -116,6 +116,34 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of any request but ingest (larger: 413).",
     )
+    # -- the HTTP server (docs/settings.md, "Behind a TLS proxy") --------------------------
+    http_read_timeout_seconds: float = Field(
+        default=15,
+        gt=0,
+        description="Seconds a client may take to send a request's headers, and may pause "
+        "while sending its body, before the connection is closed.",
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Most connections (and requests in progress) at once; beyond: 503.",
+    )
+    http_max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line and headers of one request, in bytes (larger: 431).",
+    )
+    http_max_headers: int = Field(
+        default=100, ge=8, description="Most header fields in one request (more: 431)."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses of proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed ('*': any; empty: none).",
+    )
 
     # -- pricing (docs/pricing.md) ------------------------------------------------------------
     litellm_url: str = Field(
