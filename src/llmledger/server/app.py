@@ -17,6 +17,7 @@ from llmledger.server import access, analytics, health, ingest, pricing, referen
 from llmledger.server.access.guard import AuthGuard
 from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
+from llmledger.store.files import warn_if_exposed
 
 
 def _utcnow() -> dt.datetime:
@@ -32,6 +33,7 @@ def create_app(
     """Build the app. Pass a ``ledger`` to share one (tests); otherwise the app opens and
     migrates its own on startup and closes it on shutdown."""
     settings = settings or (ledger.settings if ledger else Settings())
+    warn_if_exposed(settings)
     owns_ledger = ledger is None
 
     @asynccontextmanager
