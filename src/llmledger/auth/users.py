@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from llmledger.auth.credentials import iso
 from llmledger.auth.passwords import hash_password
 from llmledger.auth.tables import users
-from llmledger.auth.tokens import ROLES, now_us
+from llmledger.auth.tokens import ROLES, now_us, revoke_user_tokens
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$")
 ORG_MAX = 256
@@ -158,7 +158,8 @@ def update_user(
     active: bool = _UNSET,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Change a user; returns (before, after), or ``None`` when there is no such user.
-    Refuses to demote or deactivate the last active admin."""
+    Refuses to demote or deactivate the last active admin. Deactivating a user revokes their
+    API tokens for good: letting them in again later does not bring the old tokens back."""
     before = get_user(conn, user_id)
     if before is None:
         return None
@@ -175,6 +176,8 @@ def update_user(
         raise UserError("this is the last active admin; make another admin first")
     values["updated_us"] = now_us()
     conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    if before["active"] and not values.get("active", True):
+        revoke_user_tokens(conn, user_id)
     after = get_user(conn, user_id)
     assert after is not None
     return before, after

@@ -163,7 +163,7 @@ def set_role(ctx: click.Context, email: str, role: str, org_id: str | None) -> N
 @click.argument("email")
 @click.pass_context
 def deactivate(ctx: click.Context, email: str) -> None:
-    """Deactivate a user: their sessions end and their tokens stop working at once."""
+    """Deactivate a user: their sessions end and their API tokens are revoked, for good."""
     after = _update(ctx, email, "user.update", active=False)
     click.echo(f"deactivated {after['email']}")
 

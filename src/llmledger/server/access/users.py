@@ -86,7 +86,7 @@ def patch_user(
     audit: AuditDep,
 ) -> dict[str, Any]:
     """Change name, role, organisation, active flag or password. Deactivating a user, or setting
-    their password, ends their sessions; a deactivated user's tokens stop working at once."""
+    their password, ends their sessions; deactivating revokes their API tokens for good."""
     changes = body.model_dump(exclude_unset=True, exclude={"password"})
     fields = {"name": "name", "role": "role", "orgId": "org_id", "active": "active"}
     with writing(ledger.engine) as conn:
