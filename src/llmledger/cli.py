@@ -105,7 +105,7 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
     from sqlalchemy import func, select
 
     from llmledger.auth.audit import cli_actor, record_audit
-    from llmledger.auth.passwords import hasher_for
+    from llmledger.auth.passwords import hash_password, hasher_for
     from llmledger.auth.tokens import create_api_token
     from llmledger.auth.users import create_user, get_user_by_email, set_password
     from llmledger.auth.writing import writing
@@ -128,20 +128,20 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
     logins = [("admin@demo.llmledger", "admin", None)]
     if top is not None:
         logins.append(("viewer@demo.llmledger", "viewer", top))
+    passwords = [secrets.token_urlsafe(12) for _ in logins]
+    digests = [hash_password(hasher, p) for p in passwords]  # before the write lock
     with writing(ledger.engine) as conn:
         _, token = create_api_token(conn, role="admin", name="demo admin")
-        for email, role, org in logins:
-            password = secrets.token_urlsafe(12)
+        for (email, role, org), password, digest in zip(logins, passwords, digests, strict=True):
             user = get_user_by_email(conn, email)
             if user is None:
                 user = create_user(
                     conn,
-                    hasher,
                     email=email,
                     role=role,
                     org_id=org,
                     name=f"demo {role}",
-                    password=password,
+                    password_hash=digest,
                 )
                 record_audit(
                     conn,
@@ -152,7 +152,7 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
                     org_id=org,
                 )
             else:
-                set_password(conn, hasher, user["id"], password)
+                set_password(conn, user["id"], digest)
             scope = f" of {org}" if org else ""
             click.echo(f"demo {role}{scope} login (shown once): {email} / {password}")
     click.echo(f"demo admin token (shown once): {token}")

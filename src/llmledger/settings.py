@@ -94,10 +94,19 @@ class Settings(BaseSettings):
         description="Mark the session cookie Secure; default: when the request came over HTTPS.",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per account before further tries get 429."
+        default=5,
+        ge=1,
+        description="Failed logins of one account from one address (or one known browser) "
+        "before further tries from there get 429.",
     )
     login_max_failures_per_address: int = Field(
         default=20, ge=1, description="Failed logins per client address before 429."
+    )
+    login_max_failures_per_account: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins of one account from all addresses before tries from "
+        "unknown browsers are spaced out (one per window / this number).",
     )
     login_window_minutes: int = Field(
         default=15, ge=1, description="Minutes failed logins are counted over (and locked for)."

@@ -42,6 +42,17 @@ def _changing(ctx: click.Context) -> Iterator[tuple[Connection, Settings]]:
         ledger.close()
 
 
+def _hashed(settings: Settings, password: str) -> str:
+    """The password's hash, made before the write transaction (argon2 is slow and must not
+    hold SQLite's write lock, which a running server's ingest needs)."""
+    from llmledger.auth.passwords import WeakPassword, hash_password, hasher_for
+
+    try:
+        return hash_password(hasher_for(settings), password)
+    except WeakPassword as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -77,19 +88,17 @@ def create(
 ) -> None:
     """Create a user; the password is prompted for (or read from stdin)."""
     from llmledger.auth.audit import cli_actor, record_audit
-    from llmledger.auth.passwords import hasher_for
     from llmledger.auth.users import create_user
 
-    password = None if no_password else _password(password_stdin)
-    with _changing(ctx) as (conn, settings):
+    digest = None if no_password else _hashed(ctx.obj, _password(password_stdin))
+    with _changing(ctx) as (conn, _):
         user = create_user(
             conn,
-            hasher_for(settings),
             email=email,
             role=role,
             org_id=org_id,
             name=name,
-            password=password,
+            password_hash=digest,
         )
         record_audit(
             conn,
@@ -184,14 +193,13 @@ def activate(ctx: click.Context, email: str) -> None:
 def set_password(ctx: click.Context, email: str, password_stdin: bool) -> None:
     """Set a user's password (prompted for); their sessions end."""
     from llmledger.auth.audit import cli_actor, record_audit
-    from llmledger.auth.passwords import hasher_for
     from llmledger.auth.sessions import end_user_sessions
     from llmledger.auth.users import set_password as store
 
-    password = _password(password_stdin)
-    with _changing(ctx) as (conn, settings):
+    digest = _hashed(ctx.obj, _password(password_stdin))
+    with _changing(ctx) as (conn, _):
         user = _find(conn, email)
-        store(conn, hasher_for(settings), user["id"], password)
+        store(conn, user["id"], digest)
         end_user_sessions(conn, user["id"])
         record_audit(
             conn,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from argon2 import PasswordHasher
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -123,6 +124,11 @@ def client_ip(request: Request) -> str | None:
 def now_of(request: Request) -> dt.datetime:
     moment: dt.datetime = request.app.state.clock()
     return moment
+
+
+def hasher_of(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.password_hasher
+    return hasher
 
 
 def audit_context(request: Request, principal: PrincipalDep) -> Audit:
