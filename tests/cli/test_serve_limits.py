@@ -21,7 +21,7 @@ from tests.support.live import free_port
 
 READ_TIMEOUT_S = 2
 MAX_CONNECTIONS = 3
-DEADLINE_S = 30  # generous: the machine may be slow; the server's own timeout is 2 s
+DEADLINE_S = 60  # generous: the machine may be slow; the server's own timeout is 2 s
 
 
 @pytest.fixture(scope="module")
