@@ -83,9 +83,8 @@ def serve(
     ctx: click.Context, host: str | None, port: int | None, demo: bool, demo_events: int
 ) -> None:
     """Migrate the database and serve the HTTP API."""
-    import uvicorn
-
     from llmledger.server.app import create_app
+    from llmledger.server.serving import serve as serve_http
 
     settings = _settings(ctx)
     ledger = _open(ctx)
@@ -106,7 +105,7 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+        serve_http(app, settings, host=host, port=port)
     finally:
         ledger.close()
 
@@ -121,7 +120,7 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
     from sqlalchemy import func, select
 
     from llmledger.auth.audit import cli_actor, record_audit
-    from llmledger.auth.passwords import hasher_for
+    from llmledger.auth.passwords import hash_password, hasher_for
     from llmledger.auth.tables import users
     from llmledger.auth.tokens import create_api_token
     from llmledger.auth.users import create_user
@@ -154,18 +153,18 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
     logins = [("admin@demo.llmledger", "admin", None)]
     if top is not None:
         logins.append(("viewer@demo.llmledger", "viewer", top))
+    passwords = [secrets.token_urlsafe(12) for _ in logins]
+    digests = [hash_password(hasher, p) for p in passwords]  # before the write lock
     with writing(ledger.engine) as conn:
         _, token = create_api_token(conn, role="admin", name="demo admin")
-        for email, role, org in logins:
-            password = secrets.token_urlsafe(12)
+        for (email, role, org), password, digest in zip(logins, passwords, digests, strict=True):
             user = create_user(
                 conn,
-                hasher,
                 email=email,
                 role=role,
                 org_id=org,
                 name=f"demo {role}",
-                password=password,
+                password_hash=digest,
             )
             record_audit(
                 conn,

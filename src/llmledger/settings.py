@@ -3,6 +3,7 @@ and is listed in ``docs/settings.md`` (a test checks that)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -118,10 +119,19 @@ class Settings(BaseSettings):
         description="Mark the session cookie Secure; default: when the request came over HTTPS.",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per account before further tries get 429."
+        default=5,
+        ge=1,
+        description="Failed logins of one account from one address (or one known browser) "
+        "before further tries from there get 429.",
     )
     login_max_failures_per_address: int = Field(
         default=20, ge=1, description="Failed logins per client address before 429."
+    )
+    login_max_failures_per_account: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins of one account from all addresses before tries from "
+        "unknown browsers are spaced out (one per window / this number).",
     )
     login_window_minutes: int = Field(
         default=15, ge=1, description="Minutes failed logins are counted over (and locked for)."
@@ -139,6 +149,37 @@ class Settings(BaseSettings):
         default=1024 * 1024,
         ge=1024,
         description="Largest body of any request but ingest (larger: 413).",
+    )
+    # -- the HTTP server (docs/settings.md, "Behind a TLS proxy") --------------------------
+    http_read_timeout_seconds: float = Field(
+        default=15,
+        gt=0,
+        description="Seconds a client may take to send a request's headers, and may pause "
+        "while sending its body, before the connection is closed.",
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Most connections (and requests in progress) at once; beyond: 503.",
+    )
+    http_max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line and headers of one request, in bytes (larger: 431).",
+    )
+    http_max_headers: int = Field(
+        default=100, ge=8, description="Most header fields in one request (more: 431)."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses of proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed ('*': any; empty: none).",
+        json_schema_extra={
+            "allowed": "IP addresses or networks separated by commas, * (any) or empty (none)"
+        },
     )
 
     # -- pricing (docs/pricing.md) ------------------------------------------------------------
@@ -199,6 +240,17 @@ class Settings(BaseSettings):
             raise ValueError("it is not NAME@DOMAIN")
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part and part != "*":
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
+
     @field_validator("litellm_url")
     @classmethod
     def _litellm_url(cls, value: str) -> str:
@@ -220,7 +272,10 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.is_dir():
+            # it holds the database and the secret key: the owner's only, whatever the umask
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)
         return self.data_dir
 
     def resolved_secret_key(self) -> str:

@@ -105,6 +105,8 @@ def test_users_from_the_command_line(env: Settings) -> None:
         run("users", "deactivate", "v@acme.example")
         assert who() is None  # at once
         run("users", "activate", "v@acme.example")
+        assert who() is None  # revoked for good: letting them in again needs a new token
+        token = run("tokens", "create", "--user", "v@acme.example", "--name", "ci2").strip()
         assert who() is not None
         with led.engine.connect() as conn:
             entries = list_audit(conn)["entries"]

@@ -92,12 +92,11 @@ def test_cookies_and_csrf_tokens_are_signed() -> None:
 
 
 def test_users_validate_and_the_last_admin_stays(ledger: Ledger) -> None:
-    hasher = hasher_for(ledger.settings)
     with writing(ledger.engine) as conn:
-        admin = create_user(conn, hasher, email=" Ann@Example.COM ", role="admin", password=None)
+        admin = create_user(conn, email=" Ann@Example.COM ", role="admin")
         assert admin["email"] == "ann@example.com" and admin["orgId"] is None
         with pytest.raises(DuplicateEmail):
-            create_user(conn, hasher, email="ann@example.com", role="viewer", org_id="acme")
+            create_user(conn, email="ann@example.com", role="viewer", org_id="acme")
         for bad in (
             {"email": "not-an-email", "role": "admin"},
             {"email": "v@x.io", "role": "viewer"},  # a scoped role needs an organisation
@@ -105,12 +104,12 @@ def test_users_validate_and_the_last_admin_stays(ledger: Ledger) -> None:
             {"email": "v@x.io", "role": "viewer", "org_id": "a\x00b"},
         ):
             with pytest.raises(UserError):
-                create_user(conn, hasher, **bad)
+                create_user(conn, **bad)
         with pytest.raises(UserError, match="last active admin"):
             update_user(conn, admin["id"], role="viewer", org_id="acme")
         with pytest.raises(UserError, match="last active admin"):
             update_user(conn, admin["id"], active=False)
-        create_user(conn, hasher, email="bob@example.com", role="admin")
+        create_user(conn, email="bob@example.com", role="admin")
         found = update_user(conn, admin["id"], role="viewer", org_id="acme")
         assert found is not None and found[1]["role"] == "viewer"
         assert update_user(conn, 9999, name="x") is None
@@ -118,9 +117,8 @@ def test_users_validate_and_the_last_admin_stays(ledger: Ledger) -> None:
 
 
 def test_user_tokens_follow_their_user(ledger: Ledger) -> None:
-    hasher = hasher_for(ledger.settings)
     with writing(ledger.engine) as conn:
-        user = create_user(conn, hasher, email="v@x.io", role="viewer", org_id="acme")
+        user = create_user(conn, email="v@x.io", role="viewer", org_id="acme")
         _, secret = create_api_token(
             conn, role="viewer", name="t", org_id="acme", user_id=user["id"]
         )

@@ -86,6 +86,28 @@ def test_scoped_callers_get_403_from_admin_endpoints(
             assert r.status_code == 403, (role, method, url)
 
 
+def test_deactivation_revokes_tokens_for_good(client: TestClient, make_user: MakeUser) -> None:
+    admin = make_user("root@x.example", "admin")
+    viewer = make_user("v@acme.example", "viewer", "acme")
+    assert client.get("/api/v1/me", headers=viewer.bearer).status_code == 200
+    r = client.patch(f"{USERS}/{viewer.id}", json={"active": False}, headers=admin.bearer)
+    assert r.status_code == 200
+    assert client.get("/api/v1/me", headers=viewer.bearer).status_code == 401
+    r = client.patch(f"{USERS}/{viewer.id}", json={"active": True}, headers=admin.bearer)
+    assert r.status_code == 200 and r.json()["active"] is True
+    # a token that leaked before the user was shut out stays dead
+    assert client.get("/api/v1/me", headers=viewer.bearer).status_code == 401
+    listed = client.get(
+        f"/api/v1/admin/tokens?userId={viewer.id}&includeRevoked=true", headers=admin.bearer
+    ).json()["tokens"]
+    assert len(listed) == 1 and listed[0]["revokedAt"] is not None
+    csrf = log_in(client, viewer)  # the person is let in again, and may make a new token
+    r = client.post("/api/v1/admin/tokens", json={"name": "new"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201, r.text
+    fresh = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert client.get("/api/v1/me", headers=fresh).status_code == 200
+
+
 @sqlite_only
 def test_audit_log_filters(client: TestClient, make_user: MakeUser) -> None:
     admin = make_user("root@x.example", "admin")

@@ -72,6 +72,7 @@ BAD_VALUES = {
     "LLMLEDGER_ADMIN_EMAIL": "not-an-email",
     "LLMLEDGER_ADMIN_PASSWORD": "short",
     "LLMLEDGER_LITELLM_URL": "ftp://example.com/prices.json",
+    "LLMLEDGER_FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.example",
 }
 #: more cases a user met, beyond one bad value per setting
 MORE_BAD_VALUES = [

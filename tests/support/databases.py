@@ -42,9 +42,10 @@ class SqliteTemplate:
         ledger.close()
 
     def settings_for(self, data_dir: Path, *, writer: str = "thread") -> Settings:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = data_dir / "llmledger.db"
         shutil.copyfile(self.path, target)
+        target.chmod(0o600)  # as llmledger makes it (else every start warns)
         return Settings(data_dir=data_dir, database_url=f"sqlite:///{target}", writer=writer)
 
 

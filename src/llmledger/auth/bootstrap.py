@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import Engine
 
 from llmledger.auth.audit import SYSTEM, record_audit
-from llmledger.auth.passwords import WeakPassword, hasher_for
+from llmledger.auth.passwords import WeakPassword, hash_password, hasher_for
 from llmledger.auth.users import UserError, create_user, get_user_by_email
 from llmledger.auth.writing import writing
 from llmledger.settings import Settings
@@ -26,23 +26,27 @@ def ensure_first_admin(engine: Engine, settings: Settings) -> bool:
     if settings.admin_password is None:
         log.error("LLMLEDGER_ADMIN_EMAIL is set without LLMLEDGER_ADMIN_PASSWORD; no admin made")
         return False
-    with writing(engine) as conn:
+    with engine.connect() as conn:
         if get_user_by_email(conn, settings.admin_email) is not None:
             return False
-        try:
+    try:
+        # hashed before the write transaction, so argon2 never holds the write lock
+        digest = hash_password(hasher_for(settings), settings.admin_password.get_secret_value())
+        with writing(engine) as conn:
+            if get_user_by_email(conn, settings.admin_email) is not None:
+                return False  # another node made it meanwhile
             user = create_user(
                 conn,
-                hasher_for(settings),
                 email=settings.admin_email,
                 role="admin",
                 name="admin",
-                password=settings.admin_password.get_secret_value(),
+                password_hash=digest,
             )
-        except (UserError, WeakPassword) as exc:
-            log.error("cannot make the admin from LLMLEDGER_ADMIN_EMAIL: %s", exc)
-            return False
-        record_audit(
-            conn, actor=SYSTEM, action="user.create", target=f"user:{user['id']}", after=user
-        )
+            record_audit(
+                conn, actor=SYSTEM, action="user.create", target=f"user:{user['id']}", after=user
+            )
+    except (UserError, WeakPassword) as exc:
+        log.error("cannot make the admin from LLMLEDGER_ADMIN_EMAIL: %s", exc)
+        return False
     log.info("made admin user %s from the settings", user["email"])
     return True

@@ -4,7 +4,7 @@ A token is shown once, when it is made. Tokens are 256-bit random values, so a f
 right tool here (passwords, which are guessable, use argon2id instead).
 
 A token may belong to a user; it then carries that user's *current* role and organisation, and
-stops working when the user is deactivated. Tokens without a user (made with
+is revoked when the user is deactivated. Tokens without a user (made with
 ``llmledger tokens create --admin``) carry the role they were made with.
 """
 
@@ -178,6 +178,17 @@ def revoke_api_token(conn: Connection, token_id: int) -> bool:
         update(a).where(a.c.id == token_id, a.c.revoked_us.is_(None)).values(revoked_us=now_us())
     )
     return res.rowcount > 0
+
+
+def revoke_user_tokens(conn: Connection, user_id: int) -> int:
+    """Revoke every live token of a user; returns how many."""
+    a = t.api_tokens
+    res = conn.execute(
+        update(a)
+        .where(a.c.user_id == user_id, a.c.revoked_us.is_(None))
+        .values(revoked_us=now_us())
+    )
+    return int(res.rowcount)
 
 
 def revoke_ingest_key(conn: Connection, key_id: int) -> bool:

@@ -1,7 +1,9 @@
 """People who log in: email, name, role, organisation (for scoped roles) and an active flag.
 
 Users are never deleted, only deactivated, so the audit log can always name them. Service
-functions take a connection (the caller's transaction) and return plain data.
+functions take a connection (the caller's transaction) and return plain data. Passwords come
+in hashed (``passwords.hash_password``, called before the transaction begins): argon2 must
+never run while the transaction holds SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -9,13 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import Connection, Row, func, select, update
 
 from llmledger.auth.credentials import iso
-from llmledger.auth.passwords import hash_password
 from llmledger.auth.tables import users
-from llmledger.auth.tokens import ROLES, now_us
+from llmledger.auth.tokens import ROLES, now_us, revoke_user_tokens
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$")
 ORG_MAX = 256
@@ -73,18 +73,16 @@ def user_json(row: Row[Any]) -> dict[str, Any]:
 
 def create_user(
     conn: Connection,
-    hasher: PasswordHasher,
     *,
     email: str,
     role: str,
     org_id: str | None = None,
     name: str = "",
-    password: str | None = None,
+    password_hash: str | None = None,
 ) -> dict[str, Any]:
-    """Make a user; without a password it can only use API tokens."""
+    """Make a user; without a password (hash) it can only use API tokens."""
     address = normalize_email(email)
     org = _check_role(role, org_id)
-    digest = hash_password(hasher, password) if password is not None else None
     if conn.execute(select(users.c.id).where(users.c.email == address)).first():
         raise DuplicateEmail(f"a user with email {address} exists")
     at = now_us()
@@ -94,7 +92,7 @@ def create_user(
             name=_check_name(name),
             role=role,
             org_id=org,
-            password_hash=digest,
+            password_hash=password_hash,
             active=True,
             created_us=at,
             updated_us=at,
@@ -158,7 +156,8 @@ def update_user(
     active: bool = _UNSET,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Change a user; returns (before, after), or ``None`` when there is no such user.
-    Refuses to demote or deactivate the last active admin."""
+    Refuses to demote or deactivate the last active admin. Deactivating a user revokes their
+    API tokens for good: letting them in again later does not bring the old tokens back."""
     before = get_user(conn, user_id)
     if before is None:
         return None
@@ -175,14 +174,18 @@ def update_user(
         raise UserError("this is the last active admin; make another admin first")
     values["updated_us"] = now_us()
     conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    if before["active"] and not values.get("active", True):
+        revoke_user_tokens(conn, user_id)
     after = get_user(conn, user_id)
     assert after is not None
     return before, after
 
 
-def set_password(conn: Connection, hasher: PasswordHasher, user_id: int, password: str) -> bool:
-    digest = hash_password(hasher, password)
+def set_password(conn: Connection, user_id: int, password_hash: str) -> bool:
+    """Store a new password hash; whether there is such a user."""
     res = conn.execute(
-        update(users).where(users.c.id == user_id).values(password_hash=digest, updated_us=now_us())
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, updated_us=now_us())
     )
     return res.rowcount > 0

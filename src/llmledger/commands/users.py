@@ -42,6 +42,17 @@ def _changing(ctx: click.Context) -> Iterator[tuple[Connection, Settings]]:
         ledger.close()
 
 
+def _hashed(settings: Settings, password: str) -> str:
+    """The password's hash, made before the write transaction (argon2 is slow and must not
+    hold SQLite's write lock, which a running server's ingest needs)."""
+    from llmledger.auth.passwords import WeakPassword, hash_password, hasher_for
+
+    try:
+        return hash_password(hasher_for(settings), password)
+    except WeakPassword as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -86,22 +97,20 @@ def create(
 ) -> None:
     """Create a user; the password is prompted for (or read from stdin)."""
     from llmledger.auth.audit import cli_actor, record_audit
-    from llmledger.auth.passwords import hasher_for
     from llmledger.auth.users import create_user
 
     if password_stdin and no_password:
         raise click.UsageError("--password-stdin and --no-password contradict each other")
     _check_org(role, org_id)
-    password = None if no_password else _password(password_stdin)
-    with _changing(ctx) as (conn, settings):
+    digest = None if no_password else _hashed(ctx.obj, _password(password_stdin))
+    with _changing(ctx) as (conn, _):
         user = create_user(
             conn,
-            hasher_for(settings),
             email=email,
             role=role,
             org_id=org_id,
             name=name,
-            password=password,
+            password_hash=digest,
         )
         record_audit(
             conn,
@@ -176,7 +185,7 @@ def set_role(ctx: click.Context, email: str, role: str, org_id: str | None) -> N
 @click.argument("email")
 @click.pass_context
 def deactivate(ctx: click.Context, email: str) -> None:
-    """Deactivate a user: their sessions end and their tokens stop working at once."""
+    """Deactivate a user: their sessions end and their API tokens are revoked, for good."""
     after = _update(ctx, email, "user.update", active=False)
     click.echo(f"deactivated {after['email']}")
 
@@ -197,14 +206,13 @@ def activate(ctx: click.Context, email: str) -> None:
 def set_password(ctx: click.Context, email: str, password_stdin: bool) -> None:
     """Set a user's password (prompted for); their sessions end."""
     from llmledger.auth.audit import cli_actor, record_audit
-    from llmledger.auth.passwords import hasher_for
     from llmledger.auth.sessions import end_user_sessions
     from llmledger.auth.users import set_password as store
 
-    password = _password(password_stdin)
-    with _changing(ctx) as (conn, settings):
+    digest = _hashed(ctx.obj, _password(password_stdin))
+    with _changing(ctx) as (conn, _):
         user = _find(conn, email)
-        store(conn, hasher_for(settings), user["id"], password)
+        store(conn, user["id"], digest)
         end_user_sessions(conn, user["id"])
         record_audit(
             conn,

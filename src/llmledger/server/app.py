@@ -7,16 +7,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
+from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from llmledger.auth.bootstrap import ensure_first_admin
+from llmledger.auth.passwords import hasher_for
 from llmledger.ledger import Ledger
 from llmledger.server import access, analytics, health, ingest, pricing, reference
 from llmledger.server.access.guard import AuthGuard
 from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
+from llmledger.store.files import warn_if_exposed
 
 
 def _utcnow() -> dt.datetime:
@@ -28,10 +31,13 @@ def create_app(
     *,
     ledger: Ledger | None = None,
     clock: Callable[[], dt.datetime] = _utcnow,
+    password_hasher: PasswordHasher | None = None,
 ) -> FastAPI:
     """Build the app. Pass a ``ledger`` to share one (tests); otherwise the app opens and
-    migrates its own on startup and closes it on shutdown."""
+    migrates its own on startup and closes it on shutdown. ``password_hasher`` defaults to
+    argon2id with the settings' parameters."""
     settings = settings or (ledger.settings if ledger else Settings())
+    warn_if_exposed(settings)
     owns_ledger = ledger is None
 
     @asynccontextmanager
@@ -65,6 +71,7 @@ def create_app(
     # made on first start and kept in the data directory (signs session cookies)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.clock = clock
+    app.state.password_hasher = password_hasher or hasher_for(settings)
     if ledger is not None:
         app.state.ledger = ledger
 

@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
+from argon2 import PasswordHasher
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -166,6 +167,11 @@ def client_ip(request: Request) -> str | None:
 def now_of(request: Request) -> dt.datetime:
     moment: dt.datetime = request.app.state.clock()
     return moment
+
+
+def hasher_of(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.password_hasher
+    return hasher
 
 
 def audit_context(request: Request, principal: PrincipalDep) -> Audit:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 
 from llmledger.settings import Settings
+from llmledger.store.files import create_private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the WAL file is cut back to this size when the log restarts (it may grow past it meanwhile)
@@ -29,8 +30,10 @@ def make_engine(settings: Settings, *, autocheckpoint: bool = True, **kwargs: An
     WAL; the caller runs a ``Checkpointer`` (see ``store.checkpoint``)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        if sqlite_file(url) is not None:
+        path = sqlite_file(url)
+        if path is not None:
             settings.ensure_data_dir()
+            create_private_file(path)  # before SQLite makes it with the umask's mode
         fast_parameter_binding()
         engine = create_engine(
             url,

@@ -6,13 +6,13 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy import select
 
+from llmledger.auth import devices
 from llmledger.auth.credentials import iso
-from llmledger.auth.login import Limits, Throttled, log_in
-from llmledger.auth.passwords import WeakPassword, hasher_for, verify_password
+from llmledger.auth.login import check_current_password, log_in
+from llmledger.auth.passwords import WeakPassword, check_strength, hash_password
 from llmledger.auth.sessions import COOKIE, cookie_value, csrf_token, end_session, end_user_sessions
-from llmledger.auth.tables import users
+from llmledger.auth.throttle import Limits, Throttled, succeeded
 from llmledger.auth.users import get_user, set_password
 from llmledger.auth.writing import writing
 from llmledger.server.access.schemas import LoginIn, LoginOut, MeOut, PasswordIn
@@ -24,6 +24,7 @@ from llmledger.server.deps import (
     RolesFirst,
     UserDep,
     client_ip,
+    hasher_of,
     now_of,
 )
 from llmledger.settings import Settings
@@ -43,6 +44,15 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" if configured is None else configured
 
 
+def _known_device(request: Request, email: str) -> str | None:
+    cookie = request.cookies.get(devices.COOKIE)
+    return devices.known_device(request.app.state.secret_key, cookie, email)
+
+
+def _too_many(exc: Throttled) -> HTTPException:
+    return HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+
 @router.post(
     "/api/v1/auth/login",
     response_model=LoginOut,
@@ -54,31 +64,26 @@ def login(body: LoginIn, request: Request, response: Response, ledger: LedgerDep
     s = _settings(request)
     lifetime_us = round(s.session_hours * 3600 * 1_000_000)
     ip = client_ip(request)
+    secret = request.app.state.secret_key
     try:
         result = log_in(
             ledger.engine,
-            hasher_for(s),
+            hasher_of(request),
             email=body.email,
             password=body.password,
             ip=ip,
+            device=_known_device(request, body.email),
             user_agent=request.headers.get("user-agent"),
-            limits=Limits(
-                s.login_max_failures,
-                s.login_max_failures_per_address,
-                s.login_window_minutes * 60 * 1_000_000,
-            ),
+            limits=Limits.of(s),
             at_us=to_us(now_of(request)),
             lifetime_us=lifetime_us,
         )
     except Throttled as exc:
         log.warning("login refused (throttled) for %r from %s", body.email[:80], ip)
-        raise HTTPException(
-            429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}
-        ) from None
+        raise _too_many(exc) from None
     if result is None:
         log.info("failed login for %r from %s", body.email[:80], ip)
         raise HTTPException(401, "wrong email or password")
-    secret = request.app.state.secret_key
     response.set_cookie(
         COOKIE,
         cookie_value(secret, result.session.session_id),
@@ -87,6 +92,16 @@ def login(body: LoginIn, request: Request, response: Response, ledger: LedgerDep
         secure=_secure(request),
         httponly=True,
         samesite="lax",
+    )
+    # this browser is known from now on: guesses made elsewhere cannot lock it out
+    response.set_cookie(
+        devices.COOKIE,
+        devices.device_cookie(secret, result.user["email"]),
+        max_age=devices.LIFETIME_S,
+        path="/api/v1/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="strict",
     )
     return {
         "user": result.user,
@@ -122,7 +137,15 @@ def me(request: Request, identified: IdentifiedDep, ledger: LedgerDep) -> dict[s
     }
 
 
-@router.post("/api/v1/me/password", status_code=204, openapi_extra=SELF_SERVICE)
+@router.post(
+    "/api/v1/me/password",
+    status_code=204,
+    openapi_extra=SELF_SERVICE,
+    responses={
+        403: {"description": "the current password is wrong, or no login session"},
+        429: {"description": "too many wrong passwords; see Retry-After"},
+    },
+)
 def change_password(
     body: PasswordIn,
     request: Request,
@@ -131,22 +154,38 @@ def change_password(
     ledger: LedgerDep,
     audit: AuditDep,
 ) -> None:
-    """Change your own password (the current one is required). Your other sessions end."""
+    """Change your own password, logged in (the current one is required, and wrong ones are
+    throttled like logins). Your other sessions end."""
     assert p.user_id is not None
-    hasher = hasher_for(_settings(request))
-    with ledger.engine.connect() as conn:
-        stored = conn.execute(
-            select(users.c.password_hash).where(users.c.id == p.user_id)
-        ).scalar_one_or_none()
-    if not verify_password(hasher, stored, body.currentPassword):
+    if identified.session_id is None:
+        raise HTTPException(
+            403, "changing a password needs a login session; an API token cannot do it"
+        )
+    try:
+        check_strength(body.newPassword)
+    except WeakPassword as exc:
+        raise HTTPException(422, str(exc)) from None
+    hasher = hasher_of(request)
+    try:
+        attempt = check_current_password(
+            ledger.engine,
+            hasher,
+            user_id=p.user_id,
+            password=body.currentPassword,
+            ip=client_ip(request),
+            device=_known_device(request, p.label),
+            limits=Limits.of(_settings(request)),
+            at_us=to_us(now_of(request)),
+        )
+    except Throttled as exc:
+        raise _too_many(exc) from None
+    if attempt is None:
         raise HTTPException(403, "the current password is wrong")
+    digest = hash_password(hasher, body.newPassword)  # before the write lock is taken
     with writing(ledger.engine) as conn:
-        try:
-            set_password(conn, hasher, p.user_id, body.newPassword)
-        except WeakPassword as exc:
-            raise HTTPException(422, str(exc)) from None
-        keep = p.credential_id if identified.session_id else None
-        ended = end_user_sessions(conn, p.user_id, keep=keep)
+        succeeded(conn, attempt)
+        set_password(conn, p.user_id, digest)
+        ended = end_user_sessions(conn, p.user_id, keep=p.credential_id)
         audit.record(
             conn,
             action="user.password",

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from llmledger.auth.passwords import WeakPassword, hasher_for
+from llmledger.auth.passwords import WeakPassword, hash_password
 from llmledger.auth.sessions import end_user_sessions
 from llmledger.auth.users import UserError, create_user, get_user, list_users, update_user
 from llmledger.auth.users import set_password as store_password
@@ -20,10 +20,21 @@ from llmledger.server.access.schemas import (
     UserPatch,
     UsersOut,
 )
-from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, RolesFirst
+from llmledger.server.deps import AdminDep, AuditDep, LedgerDep, RolesFirst, hasher_of
 
 router = APIRouter(prefix="/api/v1/admin/users", tags=["access"], route_class=RolesFirst)
 UserId = Annotated[int, Path(alias="userId", ge=1, le=ID_MAX)]
+
+
+def _hashed(request: Request, password: str | None) -> str | None:
+    """The hash of a new password, made before the write transaction (argon2 is slow, and
+    must not hold SQLite's write lock that every tenant's ingest needs)."""
+    if password is None:
+        return None
+    try:
+        return hash_password(hasher_of(request), password)
+    except WeakPassword as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("", response_model=UsersOut)
@@ -44,18 +55,18 @@ def post_user(
     body: UserIn, request: Request, ledger: LedgerDep, _: AdminDep, audit: AuditDep
 ) -> dict[str, Any]:
     """Make a user (without a password it can only use API tokens)."""
+    digest = _hashed(request, body.password)
     with writing(ledger.engine) as conn:
         try:
             user = create_user(
                 conn,
-                hasher_for(request.app.state.settings),
                 email=body.email,
                 role=body.role,
                 org_id=body.orgId,
                 name=body.name,
-                password=body.password,
+                password_hash=digest,
             )
-        except (UserError, WeakPassword) as exc:
+        except UserError as exc:
             raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
         audit.record(
             conn,
@@ -86,16 +97,16 @@ def patch_user(
     audit: AuditDep,
 ) -> dict[str, Any]:
     """Change name, role, organisation, active flag or password. Deactivating a user, or setting
-    their password, ends their sessions; a deactivated user's tokens stop working at once."""
+    their password, ends their sessions; deactivating revokes their API tokens for good."""
     changes = body.model_dump(exclude_unset=True, exclude={"password"})
     fields = {"name": "name", "role": "role", "orgId": "org_id", "active": "active"}
+    digest = _hashed(request, body.password)
     with writing(ledger.engine) as conn:
         try:
             found = update_user(conn, user_id, **{fields[k]: v for k, v in changes.items()})
-            if found is not None and body.password is not None:
-                hasher = hasher_for(request.app.state.settings)
-                store_password(conn, hasher, user_id, body.password)
-        except (UserError, WeakPassword) as exc:
+            if found is not None and digest is not None:
+                store_password(conn, user_id, digest)
+        except UserError as exc:
             status = 409 if "last active admin" in str(exc) else 422
             raise HTTPException(status, str(exc)) from None
         if found is None:
