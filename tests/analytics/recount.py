@@ -35,9 +35,16 @@ def pick(
     rows: Iterable[dict[str, Any]], range_: tuple[int, int], **filters: Any
 ) -> list[dict[str, Any]]:
     """Rows in ``range_`` (seconds) matching API-style filters (``orgId=...``, ``success=...``)."""
+    return pick_us(rows, (range_[0] * 10**6, range_[1] * 10**6), **filters)
+
+
+def pick_us(
+    rows: Iterable[dict[str, Any]], range_: tuple[int, int], **filters: Any
+) -> list[dict[str, Any]]:
+    """Rows in ``range_`` (microseconds) matching API-style filters."""
     out = []
     for r in rows:
-        if not range_[0] * 10**6 <= r["ts_us"] < range_[1] * 10**6:
+        if not range_[0] <= r["ts_us"] < range_[1]:
             continue
         if any(r[FILTER_COLUMNS[k]] != v for k, v in filters.items() if k != "success"):
             continue

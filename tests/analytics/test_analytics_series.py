@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from tests.analytics.conftest import NOW, DataSet
-from tests.analytics.recount import DAY, HOUR, group, hours, label, pick, s, usd
+from tests.analytics.recount import DAY, HOUR, group, label, pick, s, usd
 
 pytestmark = pytest.mark.xdist_group("analytics")
 
@@ -53,7 +53,7 @@ def test_trends_default_to_the_last_days(data: DataSet) -> None:
     out = data.get("/trends", days=7, splitBy="org")
     assert len(out["buckets"]) == 7
     assert out["buckets"][-1].startswith(NOW.date().isoformat())
-    rows = pick(data.rows, (_s(out["buckets"][0]), hours(NOW, NOW)[1]))
+    rows = pick(data.rows, (_s(out["buckets"][0]), s(NOW)))
     orgs = group(rows, lambda r: label(r["org_id"]))
     assert {x["orgId"]: x["costUsd"] for x in out["series"]} == {
         k: usd(v["cost"]) for k, v in orgs.items()
@@ -93,7 +93,7 @@ def test_forecast(data: DataSet) -> None:
     assert len(out["history"]) == 56
     for day in out["days"]:
         assert 0 <= day["lowUsd"] <= day["costUsd"] <= day["highUsd"]
-    month = (s(NOW.replace(day=1, hour=0, minute=0, second=0)), hours(NOW, NOW)[1])
+    month = (s(NOW.replace(day=1, hour=0, minute=0, second=0)), s(NOW))
     mtd = usd(sum(r["cost_nanos"] for r in pick(data.rows, month)))
     assert out["monthToDateCostUsd"] == pytest.approx(mtd)
     assert out["projectedMonthEndLowUsd"] <= out["projectedMonthEndUsd"]

@@ -8,11 +8,11 @@ import pytest
 
 from llmledger.money import picos_to_nanos
 from tests.analytics.conftest import NOW, DataSet
-from tests.analytics.recount import DAY, group, hours, label, pick, s, sums, usd
+from tests.analytics.recount import DAY, group, label, pick, s, sums, usd
 
 pytestmark = pytest.mark.xdist_group("analytics")
 
-MONTH = (s(NOW.replace(day=1, hour=0, minute=0, second=0)), hours(NOW, NOW)[1])
+MONTH = (s(NOW.replace(day=1, hour=0, minute=0, second=0)), s(NOW))
 NOV = {"startDate": "2026-11-01", "endDate": "2026-11-19"}
 NOV_RANGE = (
     s(dt.datetime(2026, 11, 1, tzinfo=dt.UTC)),
@@ -59,7 +59,7 @@ def test_global_agrees_with_raw_events(data: DataSet, params: dict) -> None:
             current = NOV_RANGE
         else:
             end = dt.datetime.fromisoformat(params["endDate"].replace("Z", "+00:00"))
-            current = hours(start, end)
+            current = (s(start), s(end))
     else:
         current = MONTH
     filters = {k: v for k, v in params.items() if k not in ("startDate", "endDate")}

@@ -15,7 +15,7 @@ from llmledger.analytics.filters import make_filters
 from llmledger.analytics.forecast import _fit
 from llmledger.analytics.requests import decode_cursor, encode_cursor
 from llmledger.analytics.source import choose
-from llmledger.analytics.spans import spans
+from llmledger.analytics.spans import contains, counted, cover, spans
 from llmledger.analytics.window import parse_window
 
 H, D = 3600, 86400
@@ -48,6 +48,50 @@ def test_spans_cover_each_range_exactly_with_aligned_buckets(ranges):
                 assert inside == (start <= b + unit - 1 < end)
                 covered += unit if inside else 0
         assert covered == end - start
+
+
+US = 10**6
+
+
+@given(
+    ranges=st.lists(
+        st.tuples(st.integers(0, 3 * D * US), st.integers(1, 2 * D * US)).map(
+            lambda p: (p[0], p[0] + p[1])
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    instants=st.lists(st.integers(0, 5 * D * US), max_size=40),
+)
+def test_cover_gives_every_instant_to_one_part_and_each_row_to_its_ranges(ranges, instants):
+    plan = cover(ranges)
+    for span in plan.spans:
+        unit = D if span.grain == "day" else H
+        assert span.start % unit == 0 and span.end % unit == 0
+    for x in instants:
+        rows = [
+            {"bucket": x // US // (D if s.grain == "day" else H) * (D if s.grain == "day" else H)}
+            for s in plan.spans
+            if s.start * US <= x < s.end * US
+        ]
+        rows += [{"bucket": x // US // H * H, "at": a} for a, b in plan.edges if a <= x < b]
+        inside = [r for r in ranges if r[0] <= x < r[1]]
+        assert len(rows) == (1 if inside else 0)
+        for row in rows:  # a raw edge's rows are by the events' hour, and carry the edge's start
+            assert [r for r in ranges if contains(r, row)] == inside
+    for a, b in plan.edges:  # raw events only for what no whole hour covers
+        assert b - a < 2 * H * US
+
+
+def test_edges_past_the_raw_events_widen_to_the_unit():
+    cutoff = 10 * D * US
+    odd = (9 * D * US + 5 * H * US + 7, 10 * D * US + 3 * H * US + 11)
+    assert counted(odd, H * US, cutoff) == (9 * D * US + 5 * H * US, odd[1])
+    assert counted(odd, D * US, cutoff) == (9 * D * US, odd[1])
+    assert counted(odd, None, cutoff) == odd
+    early = (odd[0], 9 * D * US + 7 * H * US + 1)
+    assert counted(early, H * US, cutoff) == (9 * D * US + 5 * H * US, 9 * D * US + 8 * H * US)
+    assert counted(odd, H * US, 0) == odd
 
 
 def test_whole_days_come_from_the_day_rollup():
@@ -95,9 +139,9 @@ def test_bad_windows_name_their_parameter(start, end, param):
 
 def test_windows():
     w = parse_window(None, None, now=NOW)
-    assert w.hours == (
-        int(dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp()),
-        int(dt.datetime(2026, 11, 20, 16, tzinfo=dt.UTC).timestamp()),
+    assert w.range == (
+        int(dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp()) * 10**6,
+        int(NOW.timestamp()) * 10**6,
     )
     first = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     assert parse_window(None, None, now=first).end_us > parse_window(None, None, now=first).start_us

@@ -87,7 +87,11 @@ def by_day_read(ledger: Ledger) -> dict[int, int]:
     """What analytics answers, by day, over all time."""
     with ledger.engine.connect() as conn:
         rows, kind = aggregate(
-            conn, [(0, 3_999_996_000)], Filters(), dims=("bucket",), measures=("cost_nanos",)
+            conn,
+            [(0, 3_999_996_000 * 10**6)],
+            Filters(),
+            dims=("bucket",),
+            measures=("cost_nanos",),
         )
     assert kind == "rollup"
     out: dict[int, int] = {}

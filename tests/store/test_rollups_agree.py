@@ -139,9 +139,7 @@ def test_rollups_equal_raw_totals_with_duplicates_and_disorder(ledger, batches, 
     assert rollup_totals(ledger, t.rollup_day) == raw_totals(ledger, before_s=mark)
     with ledger.engine.connect() as conn:
         assert open_days.open_from(conn) == mark
-        days, _ = aggregate(
-            conn, [(0, 4_000_000_000 // 3600 * 3600)], Filters(), measures=("cost_nanos",)
-        )
+        days, _ = aggregate(conn, [(0, 4_000_000_000 * 10**6)], Filters(), measures=("cost_nanos",))
     assert days[0]["cost_nanos"] == raw["cost"]  # reads: closed days and open ones
     with ledger.engine.connect() as conn:
         report = rebuild_rollups(conn, start_us=0, end_us=int(4e15), repair=False)

@@ -11,8 +11,8 @@ from llmledger.analytics import periods
 from llmledger.analytics.buckets import trend_of
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.measures import CORE, Sums, share_percent, usd, usd_per
-from llmledger.analytics.source import aggregate
-from llmledger.analytics.spans import contains
+from llmledger.analytics.source import aggregate, kind_of
+from llmledger.analytics.spans import US, contains
 from llmledger.analytics.window import DAY_S, Window, floor_day
 
 SPARK_DAYS = 7
@@ -24,24 +24,28 @@ def _ranked(groups: dict[Any, Sums]) -> list[tuple[Any, Sums]]:
 
 
 def by_model(conn: Connection, *, window: Window, filters: Filters) -> dict[str, Any]:
-    current = window.hours
-    last_day = floor_day(current[1] - 1)
-    spark = (last_day - (SPARK_DAYS - 1) * DAY_S, current[1])
+    dims = ("bucket", "provider", "model", "success")
+    measures = (*CORE, "latency_ms_sum", "latency_count")
+    kind = kind_of(filters, dims, measures)
+    current = periods.count(window, kind)
+    first_day = floor_day((current[1] - 1) // US) - (SPARK_DAYS - 1) * DAY_S
+    spark = (first_day * US, current[1])
     rows, kind = aggregate(
         conn,
         [current, spark],
         filters,
-        dims=("bucket", "provider", "model", "success"),
-        measures=(*CORE, "latency_ms_sum", "latency_count"),
+        dims=dims,
+        measures=measures,
+        raw_from_us=window.raw_from_us,
     )
     models: dict[tuple[str, str], Sums] = defaultdict(Sums)
     daily: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * SPARK_DAYS)
     for r in rows:
         key = (r["provider"], r["model"])
-        if contains(current, r["bucket"]):
+        if contains(current, r):
             models[key].add(r)
-        if contains(spark, r["bucket"]):
-            daily[key][(floor_day(r["bucket"]) - spark[0]) // DAY_S] += r["cost_nanos"]
+        if contains(spark, r):
+            daily[key][(floor_day(r["bucket"]) - first_day) // DAY_S] += r["cost_nanos"]
     total = sum(s.cost for s in models.values())
     out = []
     for (provider, model), s in _ranked(models):
@@ -62,7 +66,7 @@ def by_model(conn: Connection, *, window: Window, filters: Filters) -> dict[str,
             }
         )
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "sparklineStartDate": periods.range_json(spark)["startDate"],
         "totalCostUsd": usd(total),
         "models": out,
@@ -71,9 +75,10 @@ def by_model(conn: Connection, *, window: Window, filters: Filters) -> dict[str,
 
 
 def by_agent(conn: Connection, *, window: Window, filters: Filters) -> dict[str, Any]:
-    current = window.hours
+    dims = ("agent", "provider", "model", "success")
+    current = periods.count(window, kind_of(filters, dims, CORE))
     rows, kind = aggregate(
-        conn, [current], filters, dims=("agent", "provider", "model", "success"), measures=CORE
+        conn, [current], filters, dims=dims, measures=CORE, raw_from_us=window.raw_from_us
     )
     agents: dict[str | None, Sums] = defaultdict(Sums)
     models: dict[str | None, dict[tuple[str, str], Sums]] = defaultdict(lambda: defaultdict(Sums))
@@ -82,7 +87,7 @@ def by_agent(conn: Connection, *, window: Window, filters: Filters) -> dict[str,
         models[r["agent"]][(r["provider"], r["model"])].add(r)
     total = sum(s.cost for s in agents.values())
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "totalCostUsd": usd(total),
         "agents": [
             {
@@ -108,14 +113,17 @@ def by_agent(conn: Connection, *, window: Window, filters: Filters) -> dict[str,
 
 
 def by_operation(conn: Connection, *, window: Window, filters: Filters) -> dict[str, Any]:
-    current = window.hours
-    rows, kind = aggregate(conn, [current], filters, dims=("operation", "success"), measures=CORE)
+    dims = ("operation", "success")
+    current = periods.count(window, kind_of(filters, dims, CORE))
+    rows, kind = aggregate(
+        conn, [current], filters, dims=dims, measures=CORE, raw_from_us=window.raw_from_us
+    )
     ops: dict[str | None, Sums] = defaultdict(Sums)
     for r in rows:
         ops[r["operation"]].add(r)
     total = sum(s.cost for s in ops.values())
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "totalCostUsd": usd(total),
         "operations": [
             {
@@ -133,19 +141,22 @@ def by_operation(conn: Connection, *, window: Window, filters: Filters) -> dict[
 
 def by_user(conn: Connection, *, window: Window, filters: Filters, limit: int) -> dict[str, Any]:
     """Top users by cost. Events without a user are not a row, but they count in the total."""
-    current = window.hours
+    dims = ("org_id", "user_id")
+    current = periods.count(window, kind_of(filters, dims, CORE))
     rows, kind = aggregate(
         conn,
         [current],
         filters,
-        dims=("org_id", "user_id"),
+        dims=dims,
         measures=CORE,
         top=("cost_nanos", limit),
+        raw_from_us=window.raw_from_us,
     )
+    # over the same range as the users (not widened again, should the rollups count it)
     (whole,), _ = aggregate(conn, [current], filters, measures=("cost_nanos",))
     total = whole["cost_nanos"]
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "totalCostUsd": usd(total),
         "users": [
             {

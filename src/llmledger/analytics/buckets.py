@@ -48,6 +48,13 @@ def bucket_count(start: int, end: int, group_by: GroupBy) -> int:
     return (end - bucket_of(start, group_by)) // width + 1
 
 
+def seconds(range_: tuple[int, int]) -> tuple[int, int]:
+    """A range in microseconds as whole seconds that overlap the same buckets: the start rounded
+    down, the end up."""
+    start, end = range_
+    return start // 1_000_000, -(-end // 1_000_000)
+
+
 def bucket_starts(start: int, end: int, group_by: GroupBy) -> list[int]:
     """Every bucket that overlaps ``[start, end)``, in order (the empty ones too)."""
     out = []

@@ -19,8 +19,8 @@ from sqlalchemy import Connection
 
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.measures import usd
-from llmledger.analytics.periods import Range
 from llmledger.analytics.source import aggregate
+from llmledger.analytics.spans import US, Range
 from llmledger.analytics.window import DAY_S, Window, day_start, iso_s, month_start
 from llmledger.store.rows import to_us
 
@@ -83,7 +83,7 @@ def forecast(
     end = min(end, today)  # today is not over: it is not history
     start = min(start, end)
     month = to_us(month_start(now)) // 1_000_000
-    ranges: list[Range] = [(start, end), (month, today + DAY_S)]
+    ranges: list[Range] = [(start * US, end * US), (month * US, (today + DAY_S) * US)]
     rows, kind = aggregate(conn, ranges, filters, dims=("bucket",), measures=("cost_nanos",))
     daily: dict[int, int] = {}
     for r in rows:

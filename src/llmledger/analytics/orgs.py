@@ -9,7 +9,13 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 
 from llmledger.analytics import periods
-from llmledger.analytics.buckets import GroupBy, bucket_count, bucket_of, bucket_starts
+from llmledger.analytics.buckets import (
+    GroupBy,
+    bucket_count,
+    bucket_of,
+    bucket_starts,
+    seconds,
+)
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.measures import (
     CORE,
@@ -21,7 +27,7 @@ from llmledger.analytics.measures import (
     usd_per,
 )
 from llmledger.analytics.requests import request_log
-from llmledger.analytics.source import aggregate
+from llmledger.analytics.source import aggregate, counted, kind_of
 from llmledger.analytics.spans import contains
 from llmledger.analytics.window import Window, iso_s
 from llmledger.store import tables as t
@@ -53,15 +59,22 @@ def by_org(
 ) -> dict[str, Any]:
     """One row per organisation with spend in the range, with its change against the previous
     range of equal length. Shares are of the total over every organisation (before paging)."""
-    current = window.hours
-    before = periods.previous(current)
+    dims = ("bucket", "org_id")
+    kind = kind_of(filters, dims, CORE)
+    current = periods.count(window, kind)
+    before = counted(periods.previous(current), kind, raw_from_us=window.raw_from_us)
     rows, kind = aggregate(
-        conn, [current, before], filters, dims=("bucket", "org_id"), measures=CORE
+        conn,
+        [current, before],
+        filters,
+        dims=dims,
+        measures=CORE,
+        raw_from_us=window.raw_from_us,
     )
     now: dict[str | None, Sums] = defaultdict(Sums)
     then: dict[str | None, int] = defaultdict(int)
     for r in rows:
-        if contains(current, r["bucket"]):
+        if contains(current, r):
             now[r["org_id"]].add(r)
         else:
             then[r["org_id"]] += r["cost_nanos"]
@@ -87,7 +100,7 @@ def by_org(
     elif sort_order == "desc":
         items.reverse()
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "previousPeriod": periods.range_json(before),
         "totalCostUsd": usd(total),
         "total": len(items),
@@ -115,12 +128,14 @@ def org_detail(
     if org_id not in names:
         return None
     filters = filters.with_org(org_id)
-    current = window.hours
+    dims = ("bucket", "provider", "model", "success")
+    current = periods.count(window, kind_of(filters, dims, FULL))
     rows, kind = aggregate(
-        conn, [current], filters, dims=("bucket", "provider", "model", "success"), measures=FULL
+        conn, [current], filters, dims=dims, measures=FULL, raw_from_us=window.raw_from_us
     )
     models: dict[tuple[str, str], Sums] = defaultdict(Sums)
-    step = trend_step(*current)
+    first, last = seconds(current)
+    step = trend_step(first, last)
     buckets: dict[int, Sums] = defaultdict(Sums)
     for r in rows:
         models[(r["provider"], r["model"])].add(r)
@@ -128,7 +143,7 @@ def org_detail(
     totals = Sums.of(rows)
     log = request_log(conn, window=window, filters=filters, limit=recent)
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "orgId": org_id,
         "name": names[org_id],
         "totals": totals.core_json(),
@@ -144,8 +159,7 @@ def org_detail(
         ],
         "trendGroupBy": step,
         "trend": [
-            {"date": iso_s(b)[:10], **buckets[b].money()}
-            for b in bucket_starts(current[0], current[1], step)
+            {"date": iso_s(b)[:10], **buckets[b].money()} for b in bucket_starts(first, last, step)
         ],
         "recentRequests": log["requests"],
         "answeredFrom": kind,

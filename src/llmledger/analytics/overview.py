@@ -18,9 +18,11 @@ from sqlalchemy import Connection
 from llmledger.analytics import periods
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.measures import FULL, Sums, change_percent, share_percent, usd
-from llmledger.analytics.source import aggregate
-from llmledger.analytics.spans import contains
+from llmledger.analytics.source import aggregate, counted, kind_of
+from llmledger.analytics.spans import contains, within
 from llmledger.analytics.window import Window
+
+_DIMS = ("bucket", "provider", "model", "success")
 
 #: prices the cache reads of (bucket, provider, model) rows: nano-dollars saved
 CacheSavings = Callable[[Iterable[dict[str, Any]]], int]
@@ -34,20 +36,24 @@ def overview(
     now: dt.datetime,
     cache_savings: CacheSavings | None = None,
 ) -> dict[str, Any]:
-    current = window.hours
-    before = periods.previous(current)
-    mtd = periods.month_to_date(now)
-    today = periods.today(now)
-    cur, kind = aggregate(
-        conn, [current], filters, dims=("bucket", "provider", "model", "success"), measures=FULL
+    kind = kind_of(filters, _DIMS, FULL)
+    current = periods.count(window, kind)
+    raw_from = window.raw_from_us
+    cost_kind = kind_of(filters, ("bucket",), ("cost_nanos",))
+    before, mtd, today = (
+        counted(r, cost_kind, raw_from_us=raw_from)
+        for r in (periods.previous(current), periods.month_to_date(now), periods.today(now))
     )
+    cur, kind = aggregate(conn, [current], filters, dims=_DIMS, measures=FULL, raw_from_us=raw_from)
     # month to date and today usually lie inside the range: then its rows already hold them
-    outside = [r for r in (before, mtd, today) if not (current[0] <= r[0] and r[1] <= current[1])]
-    rows, _ = aggregate(conn, outside, filters, dims=("bucket",), measures=("cost_nanos",))
+    outside = [r for r in (before, mtd, today) if not within(r, current)]
+    rows, _ = aggregate(
+        conn, outside, filters, dims=("bucket",), measures=("cost_nanos",), raw_from_us=raw_from
+    )
 
     def cost_of(range_: tuple[int, int]) -> int:
         source = rows if range_ in outside else cur
-        return sum(r["cost_nanos"] for r in source if contains(range_, r["bucket"]))
+        return sum(r["cost_nanos"] for r in source if contains(range_, r))
 
     sums = Sums.of(cur)
     previous_cost = cost_of(before)
@@ -56,7 +62,7 @@ def overview(
         by_provider[r["provider"]].add(r)
     savings = cache_savings(cur) if cache_savings is not None else None
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         **sums.core_json(),
         "monthToDateCostUsd": usd(cost_of(mtd)),
         "todayCostUsd": usd(cost_of(today)),

@@ -19,7 +19,7 @@ from llmledger.analytics.errors import ParamError
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.measures import change_percent, usd
 from llmledger.analytics.overview import CacheSavings
-from llmledger.analytics.source import aggregate
+from llmledger.analytics.source import aggregate, kind_of
 from llmledger.analytics.window import DAY_S, Window, iso_s
 from llmledger.events import TOKEN_FIELDS
 from llmledger.money import picos_to_nanos
@@ -107,9 +107,11 @@ def what_if(
     provider, history = _target(
         book, as_model, as_provider.strip().lower() if as_provider else None
     )
-    current = window.hours
-    measures = ("requests", *TOKEN_FIELDS, "cost_nanos")
-    rows, kind = aggregate(conn, [current], filters, dims=("bucket",), measures=measures)
+    dims, measures = ("bucket",), ("requests", *TOKEN_FIELDS, "cost_nanos")
+    current = periods.count(window, kind_of(filters, dims, measures))
+    rows, kind = aggregate(
+        conn, [current], filters, dims=dims, measures=measures, raw_from_us=window.raw_from_us
+    )
     actual: dict[int, int] = defaultdict(int)
     priced: dict[int, int] = defaultdict(int)
     for r in rows:
@@ -122,7 +124,7 @@ def what_if(
     spent, would = sum(actual.values()), sum(priced.values())
     first = history[0]
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "model": filters.model,
         "asProvider": first.provider,
         "asModel": first.model,

@@ -3,14 +3,18 @@
 Three sources give rows of the same shape (a bucket, the dimensions, the additive measures of
 ``ROLLUP_MEASURES``), so one ``GROUP BY`` serves them all:
 
-- **rollups** (``rollup_day`` for whole closed days, ``rollup_hour`` for the edge hours and the
-  open days, summed by day: see ``store.open_days``) answer every question that needs no user:
-  the default;
+- **rollups** (``rollup_day`` for whole closed days, ``rollup_hour`` for the other whole hours
+  and the open days, summed by day: see ``store.open_days``) answer every question that needs
+  no user: the default;
 - **user_day** answers questions filtered or grouped by user that need only requests, tokens
-  and cost, by organisation, user or day, with no other filter; the edge hours of a range that
-  is not whole days come from raw events;
+  and cost, by organisation, user or day, with no other filter;
 - **raw events** answer everything else with a user (a user with a provider, model, agent,
   operation, tier or success filter, or a measure such as latency that ``user_day`` lacks).
+
+Whatever the source, what its buckets do not cover whole (the partial hours at a range's
+edges; for ``user_day``, the partial days) is counted from raw events, so every answer counts
+its range to the microsecond. Before the retention cutoff, where raw events are gone, such an
+edge is widened to the whole hour (or day) instead: ``counted`` says to what.
 """
 
 from __future__ import annotations
@@ -19,19 +23,23 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     FromClause,
     Select,
     case,
+    cast,
     func,
     literal_column,
+    null,
     select,
     union_all,
 )
 
+from llmledger.analytics import spans
 from llmledger.analytics.filters import ROLLUP_FILTERS, Filters
-from llmledger.analytics.spans import Span, spans, union
+from llmledger.analytics.spans import Range, Span
 from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rows import US_PER_HOUR
@@ -53,6 +61,29 @@ def choose(filters: Filters, dims: Sequence[str], measures: Sequence[str]) -> Ki
     ):
         return "user_day"
     return "events"
+
+
+def kind_of(
+    filters: Filters, dims: Sequence[str], measures: Sequence[str], *, hourly: bool = False
+) -> Kind:
+    """The source ``aggregate`` answers from (``hourly``: every bucket must be an hour)."""
+    kind = choose(filters, dims, measures)
+    return "events" if hourly and kind == "user_day" else kind
+
+
+#: the whole buckets each source holds: what an edge past the raw events widens to
+_UNIT: dict[Kind, int | None] = {
+    "rollup": spans.US_PER_HOUR,
+    "user_day": spans.US_PER_DAY,
+    "events": None,
+}
+
+
+def counted(range_: Range, kind: Kind, *, raw_from_us: int) -> Range:
+    """The range ``aggregate`` counts for ``range_`` (microseconds) from ``kind``: the range
+    itself, or widened to whole hours (days, for ``user_day``) at an edge before
+    ``raw_from_us``, where raw events begin. Raw events alone cannot be widened."""
+    return spans.counted(range_, _UNIT[kind], raw_from_us)
 
 
 _NARROW = frozenset(("bucket", *t.MODEL_DIMENSIONS))
@@ -138,11 +169,11 @@ def raw_where(q: Select, filters: Filters) -> Select:
 
 
 def _events(
-    start: int, end: int, filters: Filters, dims: Sequence[str], measures: Sequence[str]
+    start_us: int, end_us: int, filters: Filters, dims: Sequence[str], measures: Sequence[str]
 ) -> Select:
     e = t.events.c
     q = select(*(_raw_dim(d) for d in dims), *(_raw_measure(m) for m in measures)).where(
-        e.ts_us >= start * 1_000_000, e.ts_us < end * 1_000_000
+        e.ts_us >= start_us, e.ts_us < end_us
     )
     if "user_id" in dims:  # a user breakdown lists users, not "no user"
         q = q.where(e.user_id.is_not(None), e.user_id != "")
@@ -157,35 +188,49 @@ def _at(span: Span, open_from: int) -> list[Span]:
     return [Span("day", span.start, open_from), Span("day", open_from, span.end)]
 
 
+def _tagged(q: Select, at: int | None) -> Select:
+    """``q`` with the column ``at``: the start of the raw edge its rows come from (microseconds),
+    or NULL for bucket rows (see ``spans.contains``). Typed, so that a UNION of NULLs and
+    numbers is a BIGINT on PostgreSQL."""
+    value = null() if at is None else literal_column(str(int(at)))
+    return q.add_columns(cast(value, BigInteger).label("at"))
+
+
 def source(
-    ranges: Sequence[tuple[int, int]],
+    ranges: Sequence[Range],
     filters: Filters,
     *,
     dims: Sequence[str],
     measures: Sequence[str],
     open_from: int,
     hourly: bool = False,
+    raw_from_us: int = 0,
 ) -> tuple[FromClause, Kind]:
-    """Rows of (dims, measures) covering ``ranges`` (whole hours, in seconds); ``hourly``
-    when every bucket must be an hour. ``open_from``: the first open day."""
-    kind = choose(filters, dims, measures)
-    if hourly and kind == "user_day":
-        kind = "events"
+    """Rows of (dims, measures) covering ``ranges`` (microseconds) as ``counted`` counts them;
+    ``hourly`` when every bucket must be an hour. ``open_from``: the first open day;
+    ``raw_from_us``: where raw events begin. Rows by bucket from raw edges carry ``at``."""
+    kind = kind_of(filters, dims, measures, hourly=hourly)
+    unit = _UNIT[kind]
+    ranges = [spans.counted(r, unit, raw_from_us) for r in ranges]
+    plan = spans.cover(ranges, unit)
+    # rows by bucket from raw edges say where their edge starts (see ``spans.contains``)
+    tag = "bucket" in dims and bool(plan.edges)
     parts: list[Select] = []
-    if kind == "events":  # raw buckets are hours, so no cut is needed
-        for start, end in union(ranges):
-            parts.append(_events(start, end, filters, dims, measures))
-    for span in spans(ranges) if kind != "events" else ():
+    for span in plan.spans:
         if kind == "rollup":
             grain = "hour" if hourly else span.grain
             for part in _at(Span(grain, span.start, span.end), open_from):
-                parts.append(_rollup(part, filters, dims, measures, open_from=open_from))
-        elif span.grain == "day":
-            parts.append(_user_day(span, filters, dims, measures))
-        else:
-            parts.append(_events(span.start, span.end, filters, dims, measures))
+                q = _rollup(part, filters, dims, measures, open_from=open_from)
+                parts.append(_tagged(q, None) if tag else q)
+        else:  # user_day: its cover is whole days
+            q = _user_day(span, filters, dims, measures)
+            parts.append(_tagged(q, None) if tag else q)
+    for start, end in plan.edges:
+        q = _events(start, end, filters, dims, measures)
+        parts.append(_tagged(q, start) if tag else q)
     if not parts:  # an empty range: a source with no rows
-        parts.append(_events(0, 0, filters, dims, measures))
+        q = _events(0, 0, filters, dims, measures)
+        parts.append(_tagged(q, None) if tag else q)
     if len(parts) == 1:
         return parts[0].subquery("src"), kind
     return union_all(*parts).subquery("src"), kind
@@ -193,41 +238,55 @@ def source(
 
 def aggregate(
     conn: Connection,
-    ranges: Sequence[tuple[int, int]],
+    ranges: Sequence[Range],
     filters: Filters,
     *,
     dims: Sequence[str] = (),
     measures: Sequence[str],
     top: tuple[str, int] | None = None,
     hourly: bool = False,
+    raw_from_us: int = 0,
 ) -> tuple[list[dict[str, Any]], Kind]:
-    """Sums of ``measures`` by ``dims`` over ``ranges``; absent labels come back as ``None``.
+    """Sums of ``measures`` by ``dims`` over ``ranges`` (microseconds, each counted exactly but
+    where ``counted`` widens it); absent labels come back as ``None``.
 
     ``top=(measure, n)`` keeps the ``n`` groups with the largest sum of ``measure``; ``hourly``
-    makes every ``bucket`` an hour (else whole days are day buckets).
+    makes every ``bucket`` an hour (else whole days are day buckets). Several ranges need the
+    ``bucket`` dimension: ``spans.contains`` tells which range each row belongs to.
     """
+    if len(ranges) > 1 and "bucket" not in dims:
+        raise ValueError("several ranges need the bucket dimension")
     open_from = open_days.open_from(conn)
     src, kind = source(
-        ranges, filters, dims=dims, measures=measures, open_from=open_from, hourly=hourly
+        ranges,
+        filters,
+        dims=dims,
+        measures=measures,
+        open_from=open_from,
+        hourly=hourly,
+        raw_from_us=raw_from_us,
     )
+    keys = [*dims, "at"] if "at" in src.c else list(dims)
     sums = [func.coalesce(func.sum(src.c[m]), 0).label(m) for m in measures]
-    q = select(*(src.c[d] for d in dims), *sums)
-    if dims:
-        q = q.group_by(*(src.c[d] for d in dims))
+    q = select(*(src.c[d] for d in keys), *sums)
+    if keys:
+        q = q.group_by(*(src.c[d] for d in keys))
     if top is not None:
         by = sums[list(measures).index(top[0])]
         q = q.order_by(by.desc(), *(src.c[d] for d in dims)).limit(top[1])
     out = []
     for row in conn.execute(q):
         item: dict[str, Any] = {}
-        for d, value in zip(dims, row, strict=False):
+        for d, value in zip(keys, row, strict=False):
             if d == "bucket":
                 item[d] = int(value)
             elif d == "success":
                 item[d] = bool(value)
+            elif d == "at":
+                item[d] = None if value is None else int(value)
             else:
                 item[d] = value or None
-        for m, value in zip(measures, row[len(dims) :], strict=True):
+        for m, value in zip(measures, row[len(keys) :], strict=True):
             item[m] = int(value)
         out.append(item)
     return out, kind

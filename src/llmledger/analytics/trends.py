@@ -14,10 +14,11 @@ from llmledger.analytics.buckets import (
     bucket_count,
     bucket_of,
     bucket_starts,
+    seconds,
 )
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.measures import CORE, Sums, usd
-from llmledger.analytics.source import aggregate
+from llmledger.analytics.source import aggregate, kind_of
 from llmledger.analytics.window import DAY_S, HOUR_S, Window, WindowError, iso_s
 
 SplitBy = Literal["provider", "model", "org", "agent"]
@@ -44,20 +45,25 @@ def trends(
     split_by: SplitBy | None = None,
 ) -> dict[str, Any]:
     """Cost, requests and tokens per bucket, one series per split value (or one series);
-    every bucket of the range is present, the empty ones as zero."""
-    current = window.hours
-    if bucket_count(*current, group_by) > MAX_BUCKETS:
+    every bucket of the range is present, the empty ones as zero. The first and last buckets
+    count only what lies inside the range, so the buckets add up to the range's total."""
+    split = _SPLIT_DIMS[split_by] if split_by else ()
+    dims, hourly = ("bucket", *split), group_by == "hour"
+    kind = kind_of(filters, dims, CORE, hourly=hourly)
+    current = periods.count(window, kind)
+    first, last = seconds(current)
+    if bucket_count(first, last, group_by) > MAX_BUCKETS:
         raise WindowError(
             "groupBy", f"{group_by} buckets over this range would be more than {MAX_BUCKETS}"
         )
-    split = _SPLIT_DIMS[split_by] if split_by else ()
     rows, kind = aggregate(
         conn,
         [current],
         filters,
-        dims=("bucket", *split),
+        dims=dims,
         measures=CORE,
-        hourly=group_by == "hour",
+        hourly=hourly,
+        raw_from_us=window.raw_from_us,
     )
     series: dict[tuple[Any, ...], dict[int, Sums]] = defaultdict(lambda: defaultdict(Sums))
     totals: dict[int, Sums] = defaultdict(Sums)
@@ -65,13 +71,13 @@ def trends(
         b = bucket_of(r["bucket"], group_by)
         series[tuple(r[d] for d in split)][b].add(r)
         totals[b].add(r)
-    buckets = bucket_starts(*current, group_by)
+    buckets = bucket_starts(first, last, group_by)
     ranked = sorted(
         series.items(),
         key=lambda kv: (-sum(s.cost for s in kv[1].values()), [str(k) for k in kv[0]]),
     )
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "groupBy": group_by,
         "splitBy": split_by,
         "buckets": [iso_s(b) for b in buckets],
@@ -91,9 +97,16 @@ def trends(
 
 def usage_pattern(conn: Connection, *, window: Window, filters: Filters) -> dict[str, Any]:
     """Cost and requests by UTC weekday (0 = Monday) and hour of day: 168 cells."""
-    current = window.hours
+    dims, measures = ("bucket",), ("requests", "cost_nanos")
+    current = periods.count(window, kind_of(filters, dims, measures, hourly=True))
     rows, kind = aggregate(
-        conn, [current], filters, dims=("bucket",), measures=("requests", "cost_nanos"), hourly=True
+        conn,
+        [current],
+        filters,
+        dims=dims,
+        measures=measures,
+        hourly=True,
+        raw_from_us=window.raw_from_us,
     )
     cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
@@ -103,7 +116,7 @@ def usage_pattern(conn: Connection, *, window: Window, filters: Filters) -> dict
         cell[0] += r["cost_nanos"]
         cell[1] += r["requests"]
     return {
-        **periods.range_json(current),
+        **periods.window_json(window, current, kind),
         "cells": [
             {
                 "weekday": w,

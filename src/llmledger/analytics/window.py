@@ -1,8 +1,9 @@
 """Time windows for analytics: parsing ``startDate``/``endDate`` into a half-open UTC range.
 
 A date means a whole UTC day: ``startDate=2026-11-01&endDate=2026-11-30`` covers all of
-November. A datetime is an instant (with an offset; a naive one is taken as UTC). Answers that
-come from rollups are exact to the hour: the window is widened to whole hours.
+November. A datetime is an instant (with an offset; a naive one is taken as UTC), to the
+microsecond. Every answer counts exactly this window (see ``analytics.reach``), except where raw
+events are no longer kept: a window carries where they begin, ``raw_from_us``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from llmledger.analytics.errors import ParamError
-from llmledger.store.rows import US_PER_HOUR, from_us, to_us
+from llmledger.store.rows import from_us, to_us
 
 HOUR_S = 3600
 DAY_S = 86400
@@ -26,21 +27,13 @@ class WindowError(ParamError):
 class Window:
     start_us: int  # inclusive
     end_us: int  # exclusive
+    #: the first instant whose raw events are kept (the retention cutoff); 0: all are
+    raw_from_us: int = 0
 
     @property
-    def start_hour(self) -> int:
-        """First hour bucket (seconds) inside the window."""
-        return self.start_us // US_PER_HOUR * 3600
-
-    @property
-    def end_hour(self) -> int:
-        """First hour bucket (seconds) after the window (rounded up to a whole hour)."""
-        return -(-self.end_us // US_PER_HOUR) * 3600
-
-    @property
-    def hours(self) -> tuple[int, int]:
-        """The window widened to whole hours, as ``(start, end)`` seconds."""
-        return self.start_hour, self.end_hour
+    def range(self) -> tuple[int, int]:
+        """``(start, end)`` in microseconds."""
+        return self.start_us, self.end_us
 
     def as_json(self) -> dict[str, str]:
         return {"startDate": iso(self.start_us), "endDate": iso(self.end_us)}
@@ -59,11 +52,6 @@ def iso_s(seconds: int) -> str:
 
 def floor_day(seconds: int) -> int:
     return seconds - seconds % DAY_S
-
-
-def ceil_hour_us(us: int) -> int:
-    """``us`` rounded up to a whole hour, in seconds."""
-    return -(-us // US_PER_HOUR) * HOUR_S
 
 
 def month_start(moment: dt.datetime) -> dt.datetime:
@@ -102,17 +90,18 @@ def parse_window(
     *,
     now: dt.datetime,
     default_start: dt.datetime | None = None,
+    raw_from_us: int = 0,
 ) -> Window:
     """The window for ``startDate``/``endDate``; default: the current UTC month up to now
-    (or ``default_start`` up to now)."""
+    (or ``default_start`` up to now). ``raw_from_us``: where raw events begin."""
     start_at = _parse("startDate", start, end=False) if start else default_start or month_start(now)
     end_at = _parse("endDate", end, end=True) if end else now
-    window = Window(to_us(start_at), to_us(end_at))
+    window = Window(to_us(start_at), to_us(end_at), raw_from_us)
     if window.end_us <= window.start_us:
         if end:
             raise WindowError("endDate", "must be after startDate")
         if start:
             raise WindowError("startDate", "must be before now (or give endDate)")
         # the first instant of a month: the default window is that instant
-        window = Window(window.start_us, window.start_us + 1)
+        window = Window(window.start_us, window.start_us + 1, raw_from_us)
     return window

@@ -19,6 +19,8 @@ from llmledger.analytics.errors import ParamError
 from llmledger.analytics.filters import Filters, clean_label, make_filters
 from llmledger.analytics.window import Window, parse_window
 from llmledger.server.deps import ReaderDep, scope_org
+from llmledger.store.retention import retention_cutoff_us
+from llmledger.store.rows import to_us
 
 LABEL = 256
 Label = Annotated[str | None, Query(max_length=LABEL)]
@@ -89,10 +91,18 @@ class Dates:
     start: str | None
     end: str | None
     now: dt.datetime
+    #: the retention cutoff: raw events before it may be pruned
+    raw_from_us: int = 0
 
     def window(self, *, default_start: dt.datetime | None = None) -> Window:
         with as_422():
-            return parse_window(self.start, self.end, now=self.now, default_start=default_start)
+            return parse_window(
+                self.start,
+                self.end,
+                now=self.now,
+                default_start=default_start,
+                raw_from_us=self.raw_from_us,
+            )
 
     @property
     def given(self) -> bool:
@@ -100,6 +110,7 @@ class Dates:
 
 
 def dates(
+    request: Request,
     now: NowDep,
     start_date: Annotated[
         str | None,
@@ -118,7 +129,8 @@ def dates(
         ),
     ] = None,
 ) -> Dates:
-    return Dates(start_date, end_date, now)
+    retention_days = request.app.state.settings.retention_days
+    return Dates(start_date, end_date, now, retention_cutoff_us(to_us(now), retention_days))
 
 
 DatesDep = Annotated[Dates, Depends(dates)]

@@ -19,6 +19,14 @@ class Period(Out):
     endDate: str
 
 
+class Widened(Out):
+    """The range counted when an edge of the one asked lies before the raw events' retention."""
+
+    startDate: str
+    endDate: str
+    reason: str
+
+
 class Money(Out):
     costUsd: float
     costNanos: int
@@ -57,6 +65,7 @@ class ProviderShare(Out):
 class GlobalOut(Totals):
     startDate: str
     endDate: str
+    widened: Widened | None
     monthToDateCostUsd: float
     todayCostUsd: float
     previousPeriod: Period
@@ -79,6 +88,7 @@ class OrgRow(Money):
 class ByOrgOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     previousPeriod: Period
     totalCostUsd: float
     total: int
@@ -143,6 +153,7 @@ class RequestRow(Out):
 class OrgDetailOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     orgId: str
     name: str
     totals: Totals
@@ -169,6 +180,7 @@ class ModelRow(Money):
 class ByModelOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     sparklineStartDate: str
     totalCostUsd: float
     models: list[ModelRow]
@@ -193,6 +205,7 @@ class AgentRow(Money):
 class ByAgentOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     totalCostUsd: float
     agents: list[AgentRow]
     answeredFrom: Source
@@ -208,6 +221,7 @@ class OperationRow(Money):
 class ByOperationOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     totalCostUsd: float
     operations: list[OperationRow]
     answeredFrom: Source
@@ -223,6 +237,7 @@ class UserRow(Money):
 class ByUserOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     totalCostUsd: float
     users: list[UserRow]
     answeredFrom: Source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from llmledger.server.analytics.schemas import Out, RequestRow, Source, TrendPoint
+from llmledger.server.analytics.schemas import Out, RequestRow, Source, TrendPoint, Widened
 
 
 class Series(Out):
@@ -20,6 +20,7 @@ class Series(Out):
 class TrendsOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     groupBy: Literal["hour", "day", "week", "month"]
     splitBy: Literal["provider", "model", "org", "agent"] | None
     buckets: list[str]
@@ -39,6 +40,7 @@ class PatternCell(Out):
 class UsagePatternOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     cells: list[PatternCell]
     answeredFrom: Source
 
@@ -78,6 +80,7 @@ class WhatIfDay(Out):
 class WhatIfOut(Out):
     startDate: str
     endDate: str
+    widened: Widened | None
     model: str | None
     asProvider: str
     asModel: str
