@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, Row, and_, or_, select
 
 from llmledger.analytics.filters import Filters
+from llmledger.analytics.requests import event_name
+from llmledger.analytics.shown import shown
 from llmledger.analytics.source import raw_where
 from llmledger.analytics.window import Window, iso
 from llmledger.events import TOKEN_FIELDS
@@ -106,7 +108,7 @@ def export_csv(
             return
         out.seek(0)
         out.truncate()
-        writer.writerows(_line(r) for r in rows)
+        writer.writerows(shown(rows, _line, what=event_name))
         yield out.getvalue()
         if len(rows) < chunk:
             return

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, and_, or_, select
 
 from llmledger.analytics.errors import ParamError
 from llmledger.analytics.filters import Filters
+from llmledger.analytics.shown import shown
 from llmledger.analytics.source import raw_where
 from llmledger.analytics.window import Window, iso
 from llmledger.money import nanos_to_float
@@ -95,6 +96,10 @@ def event_json(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+def event_name(row: Row[Any]) -> str:
+    return f"event {row._mapping['event_id']}"
+
+
 def request_log(
     conn: Connection,
     *,
@@ -119,6 +124,6 @@ def request_log(
     more = len(rows) > limit
     return {
         **window.as_json(),
-        "requests": [event_json(r) for r in page],
+        "requests": shown(page, event_json, what=event_name),
         "nextCursor": encode_cursor(page[-1].ts_us, page[-1].id) if more else None,
     }

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Select, and_, exists, func, or_, select, tupl
 
 from llmledger.analytics.errors import ParamError
 from llmledger.analytics.filters import Filters
-from llmledger.analytics.requests import COLUMNS, event_json
+from llmledger.analytics.requests import COLUMNS, event_json, event_name
+from llmledger.analytics.shown import shown
 from llmledger.analytics.source import raw_where
 from llmledger.analytics.window import Window, iso
 from llmledger.money import nanos_to_float
@@ -103,6 +104,10 @@ def _agents(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, st
     return out
 
 
+def _session_name(r: Any) -> str:
+    return f"session {r.session_id!r} of organisation {r.org_id!r}"
+
+
 def _session_json(r: Any, agents: list[Any]) -> dict[str, Any]:
     return {
         "sessionId": r.session_id,
@@ -141,7 +146,9 @@ def session_list(
     return {
         **window.as_json(),
         "sortBy": sort_by,
-        "sessions": [_session_json(r, agents[(r.org_id, r.session_id)]) for r in rows],
+        "sessions": shown(
+            rows, lambda r: _session_json(r, agents[(r.org_id, r.session_id)]), what=_session_name
+        ),
         "answeredFrom": kind,
     }
 
@@ -149,7 +156,8 @@ def session_list(
 def session_detail(
     conn: Connection, *, session_id: str, org_id: str | None
 ) -> dict[str, Any] | None:
-    """The session's summary and its requests in time order; ``None`` when there is none."""
+    """The session's summary and its requests in time order; ``None`` when there is none (or
+    when it cannot be shown)."""
     s = t.sessions.c
     q = select(t.sessions).where(s.session_id == session_id)
     if org_id is not None:
@@ -160,6 +168,12 @@ def session_detail(
     if len(found) > 1:
         raise ParamError("orgId", "this session id exists in several organisations; give orgId")
     row = found[0]
+    agents = _agents(conn, [(row.org_id, row.session_id)])
+    summary = shown(
+        [row], lambda r: _session_json(r, agents[(r.org_id, r.session_id)]), what=_session_name
+    )
+    if not summary:
+        return None
     e = t.events.c
     events = conn.execute(
         select(*(e[c] for c in COLUMNS))
@@ -167,9 +181,8 @@ def session_detail(
         .order_by(e.ts_us, e.id)
         .limit(MAX_SESSION_REQUESTS + 1)
     ).all()
-    agents = _agents(conn, [(row.org_id, row.session_id)])
     return {
-        "session": _session_json(row, agents[(row.org_id, row.session_id)]),
+        "session": summary[0],
         "requestsTruncated": len(events) > MAX_SESSION_REQUESTS,
-        "requests": [event_json(ev) for ev in events[:MAX_SESSION_REQUESTS]],
+        "requests": shown(events[:MAX_SESSION_REQUESTS], event_json, what=event_name),
     }

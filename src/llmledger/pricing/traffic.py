@@ -3,6 +3,7 @@ price would re-price."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import Connection, func, select, tuple_
@@ -14,6 +15,8 @@ from llmledger.pricing.rows import PriceRow
 from llmledger.store import open_days
 from llmledger.store import tables as t
 from llmledger.store.rows import from_us, to_us
+
+log = logging.getLogger(__name__)
 
 
 def unpriced(
@@ -59,8 +62,8 @@ def unpriced(
                 "model": model,
                 "requests": int(requests),
                 "spendUsd": nanos_to_str(int(cost)),
-                "firstSeen": _day(first),
-                "lastSeen": _day(newest),
+                "firstSeen": _day(first, f"{provider}/{model}"),
+                "lastSeen": _day(newest, f"{provider}/{model}"),
                 "pricedNow": found is not None,
             }
         )
@@ -68,8 +71,19 @@ def unpriced(
     return {"models": models, "total": len(rows), "nextOffset": offset + limit if more else None}
 
 
-def _day(bucket_s: Any) -> str:
-    return from_us(int(bucket_s) * 1_000_000).date().isoformat()
+def _day(bucket_s: Any, model: str) -> str | None:
+    """The bucket's day; ``None`` for a day no ``datetime`` holds (a stored timestamp before
+    year 1 or after 9999, which ingest refuses today)."""
+    instant = _instant(int(bucket_s) * 1_000_000, model)
+    return None if instant is None else instant[:10]
+
+
+def _instant(us: int, model: str) -> str | None:
+    try:
+        return iso(from_us(us))
+    except OverflowError:
+        log.warning("%s: a stored timestamp (%d µs) cannot be shown", model, us)
+        return None
 
 
 def names_priced_by(conn: Connection, book: PriceBook, row: PriceRow) -> list[tuple[str, str]]:
@@ -106,13 +120,13 @@ def reprice_suggestion(conn: Connection, book: PriceBook, row: PriceRow) -> dict
         "provider": row.provider,
         "model": row.model,
         "events": int(count),
-        "since": iso(from_us(int(since))) if since is not None else None,
+        "since": None if since is None else _instant(int(since), f"{row.provider}/{row.model}"),
         "fallbackEventsBefore": int(older),
     }
     if older:
+        first = _instant(int(first_fallback), f"{row.provider}/{row.model}") or "long ago"
         answer["hint"] = (
             f"{older} earlier events of this model were priced with the fallback since "
-            f"{iso(from_us(int(first_fallback)))}; give the price an effectiveFrom at or before "
-            "then to re-price them too"
+            f"{first}; give the price an effectiveFrom at or before then to re-price them too"
         )
     return answer

@@ -200,8 +200,9 @@ class UnpricedModel(BaseModel):
     model: str
     requests: int
     spendUsd: str
-    firstSeen: str
-    lastSeen: str
+    #: null for a day that cannot be shown (a stored timestamp outside years 1 to 9999)
+    firstSeen: str | None
+    lastSeen: str | None
     pricedNow: bool
 
 
