@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from llmledger.server.analytics.pages import overview
+from llmledger.server.analytics.pages import log, orgs, overview, sessions
 
-ROUTERS: tuple[APIRouter, ...] = (overview.router,)
+ROUTERS: tuple[APIRouter, ...] = (overview.router, orgs.router, log.router, sessions.router)
