@@ -14,6 +14,9 @@ from starlette.routing import BaseRoute
 #: paths anyone may call (see docs/access.md): login, health, the API description
 PUBLIC = {"/healthz", "/api/v1/auth/login", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
 PUBLIC |= {"/redoc", "/api/reference"}
+# the web login page, the icon browsers fetch on their own, and / (a redirect to the
+# dashboard or to the login page) hold no data
+PUBLIC |= {"/login", "/favicon.ico", "/"}
 PUBLIC_PREFIXES = ("/static/",)
 
 

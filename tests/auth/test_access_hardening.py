@@ -20,8 +20,17 @@ def _url(e: Endpoint) -> str:
 
 def _call(client: TestClient, e: Endpoint, headers: dict[str, str] | None = None) -> int:
     body = {} if e.body_schema is not None else None
-    r = client.request(e.method, _url(e), headers=headers, json=body)
+    r = client.request(e.method, _url(e), headers=headers, json=body, follow_redirects=False)
     return r.status_code
+
+
+def _closed_to_anonymous(client: TestClient, e: Endpoint, headers: dict[str, str] | None) -> bool:
+    """API routes answer 401; web pages send the browser to the login page, showing nothing."""
+    body = {} if e.body_schema is not None else None
+    r = client.request(e.method, _url(e), headers=headers, json=body, follow_redirects=False)
+    if e.path.startswith("/api/") or e.method != "GET":
+        return r.status_code == 401
+    return r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
 
 
 def test_enumeration_sees_every_router(client: TestClient) -> None:
@@ -47,7 +56,7 @@ def test_anonymous_and_forged_callers_get_401_everywhere(client: TestClient) -> 
             {"Authorization": "Basic YWRtaW46YWRtaW4="},
             {"Cookie": "llmledger_session=forged.value.sig"},
         ):
-            assert _call(client, e, headers) == 401, f"{e} with {headers}"
+            assert _closed_to_anonymous(client, e, headers), f"{e} with {headers}"
         checked += 1
     assert checked >= 25
     # unknown paths are closed too: nothing tells an anonymous caller what exists

@@ -1,13 +1,15 @@
 """The access area: who is calling (``guard``), login and the caller's own account (``login``),
-and the admin routes for users, API tokens, ingest keys and the audit log."""
+the admin routes for users, API tokens, ingest keys and the audit log, and the login page
+(``pages``)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from llmledger.server.access import audit, keys, login, tokens, users
+from llmledger.server.access import audit, keys, login, pages, tokens, users
 
 
 def include(app: FastAPI) -> None:
-    for module in (login, users, tokens, keys, audit):
+    for module in (login, users, tokens, keys, audit, pages):
         app.include_router(module.router)
+    app.state.public_paths = frozenset(getattr(app.state, "public_paths", ())) | {"/login"}

@@ -5,7 +5,8 @@ and the API description) it resolves the bearer token or the session cookie once
 request with 401 when there is none or it is not valid, checks the CSRF header of
 state-changing requests made with the cookie (403), and leaves the principal in the request
 state for ``deps.get_principal``. A route that forgets its auth dependency is therefore still
-closed to anonymous callers.
+closed to anonymous callers. A web page (a ``GET`` outside ``/api/``) asked for without a valid
+session is answered with a redirect to the login page instead of a JSON 401.
 
 "Last used" of a token or key is written after the response, at most once a minute each.
 """
@@ -17,12 +18,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llmledger.auth.sessions import COOKIE, CSRF_HEADER, csrf_ok, identify_session, read_cookie
@@ -119,6 +121,26 @@ def denial_response(denial: Denial) -> JSONResponse:
     return response
 
 
+#: where a page sends a caller who is not logged in (``next`` brings them back)
+LOGIN_PAGE = "/login"
+
+
+def is_page(scope: Scope) -> bool:
+    """A web page rather than an API call: a plain ``GET`` outside ``/api/``."""
+    path: str = scope["path"]
+    return scope.get("method") in SAFE_METHODS and not path.startswith(("/api/", "/openapi"))
+
+
+def login_redirect(scope: Scope, denial: Denial) -> Response:
+    target = scope["path"]
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    response = RedirectResponse(f"{LOGIN_PAGE}?next={quote(target, safe='')}", status_code=303)
+    if denial.clear_cookie:
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
 def is_public(app_state: Any, path: str) -> bool:
     extra_paths: frozenset[str] = getattr(app_state, "public_paths", frozenset())
     extra_prefixes: tuple[str, ...] = getattr(app_state, "public_prefixes", ())
@@ -151,7 +173,10 @@ class AuthGuard:
         conn = HTTPConnection(scope)
         outcome = await run_in_threadpool(identify_connection, conn)
         if isinstance(outcome, Denial):
-            await denial_response(outcome)(scope, receive, send)
+            if outcome.status == 401 and is_page(scope):
+                await login_redirect(scope, outcome)(scope, receive, send)
+            else:
+                await denial_response(outcome)(scope, receive, send)
             return
         scope.setdefault("state", {})["identified"] = outcome
         try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 
 from llmledger.analytics.export import export_csv
+from llmledger.analytics.request import request_detail
 from llmledger.analytics.requests import request_log
 from llmledger.analytics.sessions import SessionSort, session_detail, session_list
 from llmledger.server.analytics.params import (
@@ -19,6 +20,7 @@ from llmledger.server.analytics.params import (
     scoped_org,
 )
 from llmledger.server.analytics.series_schemas import (
+    RequestDetailOut,
     RequestsOut,
     SessionDetailOut,
     SessionsOut,
@@ -81,6 +83,24 @@ def get_requests(
     """The request log, newest first; pass ``nextCursor`` back as ``cursor`` for more."""
     with as_422(), ledger.engine.connect() as conn:
         return request_log(conn, window=window, filters=filters, limit=limit, cursor=cursor)
+
+
+@router.get("/requests/{eventId}", response_model=RequestDetailOut)
+def get_request(
+    ledger: LedgerDep,
+    principal: ReaderDep,
+    event_id: Annotated[str, Path(alias="eventId", max_length=64)],
+) -> dict[str, Any]:
+    """One request: every token class, the price row that priced it (source, effective dates)
+    and its cost explained line by line, with the arithmetic's total."""
+    org = scoped_org(principal, None)
+    if "\x00" in event_id:  # ingest never stores a NUL, and PostgreSQL refuses one in a query
+        raise HTTPException(404, "no such request")
+    with ledger.engine.connect() as conn:
+        found = request_detail(conn, event_id=event_id.strip().lower(), org_id=org)
+    if found is None:
+        raise HTTPException(404, "no such request")
+    return found
 
 
 @router.get(

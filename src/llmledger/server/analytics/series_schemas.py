@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from llmledger.server.analytics.schemas import Out, RequestRow, Source, TrendPoint, Widened
+from llmledger.server.pricing.schemas import PriceRowOut
 
 
 class Series(Out):
@@ -143,3 +144,41 @@ class AggregateOut(Out):
     clipped: bool
     changed: int
     differences: dict[str, int]
+
+
+class CostLine(Out):
+    tokenClass: str
+    label: str
+    quantity: int
+    usdPerMillion: str
+    costUsd: str
+    note: str | None
+
+
+class PriceWindowOut(Out):
+    startUtc: str
+    endUtc: str
+
+
+class CostExplanation(Out):
+    lines: list[CostLine]
+    exactCostUsd: str
+    costUsd: str
+    costNanos: int
+    tierAboveInputTokens: int | None
+    window: PriceWindowOut | None
+    equalsStoredCost: bool | None
+
+
+class StoredCost(Out):
+    costUsd: str
+    costNanos: int
+    costSource: str
+
+
+class RequestDetailOut(Out):
+    request: RequestRow
+    metadata: dict[str, Any] | None
+    cost: StoredCost
+    price: PriceRowOut | None
+    explanation: CostExplanation | None

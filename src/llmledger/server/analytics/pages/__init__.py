@@ -1,0 +1,10 @@
+"""The analytics area's web pages under ``/admin/llm-costs``: a module per group of pages, each
+a template over the plain data of the same ``llmledger.analytics`` functions the API calls."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from llmledger.server.analytics.pages import log, orgs, overview, sessions
+
+ROUTERS: tuple[APIRouter, ...] = (overview.router, orgs.router, log.router, sessions.router)
