@@ -27,6 +27,35 @@ def _default_data_dir() -> Path:
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$")
 
 
+#: event fields an OTLP span attribute may be mapped to (``LLMLEDGER_OTLP_ATTRIBUTE_MAP``)
+OTLP_FIELDS = (
+    "userId",
+    "agent",
+    "sessionId",
+    "agentSessionId",
+    "agentExecutionId",
+    "agentPlanId",
+    "operation",
+    "tier",
+    "requestId",
+)
+
+
+def parse_attribute_map(value: str) -> dict[str, str]:
+    """``ATTRIBUTE=FIELD,...`` as ``{attribute: field}``; ``ValueError`` names a bad pair."""
+    out: dict[str, str] = {}
+    for pair in (p.strip() for p in value.split(",")):
+        if not pair:
+            continue
+        attribute, sep, field = (part.strip() for part in pair.partition("="))
+        if not sep or not attribute or any(c.isspace() for c in attribute):
+            raise ValueError(f"{pair!r} is not ATTRIBUTE=FIELD")
+        if field not in OTLP_FIELDS:
+            raise ValueError(f"{field!r} is not one of {', '.join(OTLP_FIELDS)}")
+        out[attribute] = field
+    return out
+
+
 class Settings(BaseSettings):
     """llmledger's configuration, read from ``LLMLEDGER_*`` environment variables."""
 
@@ -195,6 +224,27 @@ class Settings(BaseSettings):
         description="Largest price catalog a sync reads (download or upload), in bytes.",
     )
 
+    # -- OpenTelemetry in, Prometheus out (docs/otel.md, docs/metrics.md) -----------------------
+    otlp_attribute_map: str = Field(
+        default="",
+        description="Extra span attributes to read into event fields on POST /v1/traces, as "
+        "comma-separated ATTRIBUTE=FIELD pairs (they win over the built-in names).",
+        json_schema_extra={
+            "allowed": "comma-separated ATTRIBUTE=FIELD pairs, FIELD one of "
+            + ", ".join(OTLP_FIELDS)
+        },
+    )
+    metrics: bool = Field(
+        default=True,
+        description="Serve GET /metrics (Prometheus) to admins and to LLMLEDGER_METRICS_TOKEN.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,  # a shorter token can be guessed
+        description="A bearer token that may read GET /metrics and nothing else; default: none "
+        "(admin credentials only).",
+    )
+
     # -- checks beyond the types: a bad value is refused when the settings are read, before
     # anything starts (the command line prints one line naming the variable; see
     # ``commands.environment``)
@@ -207,7 +257,13 @@ class Settings(BaseSettings):
             raise ValueError("it holds a space or a /")
         return value
 
-    @field_validator("secret_key", "admin_password", mode="before")
+    @field_validator("otlp_attribute_map")
+    @classmethod
+    def _otlp_attribute_map(cls, value: str) -> str:
+        parse_attribute_map(value)
+        return value
+
+    @field_validator("secret_key", "admin_password", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -73,6 +73,8 @@ BAD_VALUES = {
     "LLMLEDGER_ADMIN_PASSWORD": "short",
     "LLMLEDGER_LITELLM_URL": "ftp://example.com/prices.json",
     "LLMLEDGER_FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.example",
+    "LLMLEDGER_OTLP_ATTRIBUTE_MAP": "app.customer=customer",
+    "LLMLEDGER_METRICS_TOKEN": "short",
 }
 #: more cases a user met, beyond one bad value per setting
 MORE_BAD_VALUES = [
@@ -152,7 +154,11 @@ def test_every_documented_setting_refuses_a_bad_value_in_one_line(tmp_path: Path
     failures = []
     for var, value, done in results:
         lines = done.stderr.strip().splitlines()
-        secret = var in ("LLMLEDGER_SECRET_KEY", "LLMLEDGER_ADMIN_PASSWORD")
+        secret = var in (
+            "LLMLEDGER_SECRET_KEY",
+            "LLMLEDGER_ADMIN_PASSWORD",
+            "LLMLEDGER_METRICS_TOKEN",
+        )
         shown = "hidden value" if secret else value.split("hunter2pw")[0]
         if not (
             done.returncode == 2
@@ -284,7 +290,7 @@ def test_fields_the_route_tables_name_exist():
                 continue
             method, path, what = m.groups()
             path = path.split("?")[0]
-            if not path.startswith(("/api/", "/healthz")):
+            if not path.startswith(("/api/", "/healthz", "/v1/", "/metrics")):
                 path = "/api/v1/admin/llm-costs" + path
             op = spec["paths"].get(path, {}).get(method.lower())
             if op is None:

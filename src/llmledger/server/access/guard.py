@@ -99,12 +99,26 @@ def identify(
     )
 
 
+#: paths that also take the credential as an ``x-api-key`` header (some OTLP exporters can set
+#: no other)
+API_KEY_PATHS = frozenset({"/v1/traces"})
+
+
+def _authorization(conn: HTTPConnection) -> str | None:
+    found = conn.headers.get("authorization")
+    if found is None and conn.scope["path"] in API_KEY_PATHS:
+        key = conn.headers.get("x-api-key")
+        if key is not None:
+            return f"Bearer {key}"
+    return found
+
+
 def identify_connection(conn: HTTPConnection) -> Identified | Denial:
     state = conn.app.state
     clock: Callable[[], dt.datetime] = state.clock
     return identify(
         state.ledger.engine,
-        authorization=conn.headers.get("authorization"),
+        authorization=_authorization(conn),
         cookie=conn.cookies.get(COOKIE),
         method=conn.scope.get("method", "GET"),
         csrf=conn.headers.get(CSRF_HEADER),
