@@ -183,6 +183,7 @@ def _write_demo(ledger: Ledger, *, events: int, days: int, seed: int) -> None:
     from tqdm import tqdm
 
     from llmledger.demo import write_demo
+    from llmledger.metrics import metrics
 
     started = time.perf_counter()
     accepted = 0
@@ -207,6 +208,7 @@ def _write_demo(ledger: Ledger, *, events: int, days: int, seed: int) -> None:
         while pending:
             accepted += pending.popleft().result().accepted
     secs = time.perf_counter() - started
+    metrics().written("demo", accepted=accepted, duplicates=0)
     click.echo(f"demo: {accepted} new events written in {secs:.1f}s")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, make_url
 from llmledger.events import UsageEvent
 from llmledger.ingest.writer import EventWriter
 from llmledger.ingest.writer_process import WriterProcess
+from llmledger.metrics import metrics
 from llmledger.pricing.cost import Pricer
 from llmledger.pricing.seed import load_price_book, prices_version, seed_bundled_prices
 from llmledger.settings import Settings
@@ -96,6 +97,7 @@ class Ledger:
             version = prices_version(conn)
             book = load_price_book(conn)
         self._pricer = Pricer(book)
+        metrics().price_reloads.inc()
         self._prices_version = version
         self._prices_checked = time.monotonic()
 

@@ -18,6 +18,8 @@ PUBLIC |= {"/redoc", "/api/reference"}
 # dashboard or to the login page) hold no data
 PUBLIC |= {"/login", "/favicon.ico", "/"}
 PUBLIC_PREFIXES = ("/static/",)
+#: paths machines read (a Prometheus scraper): closed like the API (401), never a login page
+MACHINE = {"/metrics"}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.auth.conftest import sqlite_only
-from tests.auth.routes import Endpoint, endpoints, fill_path
+from tests.auth.routes import MACHINE, Endpoint, endpoints, fill_path
 
 pytestmark = sqlite_only  # middleware and routing: no storage differences to cover
 
@@ -28,7 +28,7 @@ def _closed_to_anonymous(client: TestClient, e: Endpoint, headers: dict[str, str
     """API routes answer 401; web pages send the browser to the login page, showing nothing."""
     body = {} if e.body_schema is not None else None
     r = client.request(e.method, _url(e), headers=headers, json=body, follow_redirects=False)
-    if e.path.startswith("/api/") or e.method != "GET":
+    if e.path.startswith("/api/") or e.method != "GET" or e.path in MACHINE:
         return r.status_code == 401
     return r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
 

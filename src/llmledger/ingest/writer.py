@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from llmledger.events import UsageEvent
 from llmledger.ingest.prepare import prepare_events
+from llmledger.metrics import metrics
 from llmledger.pricing.cost import Pricer
 from llmledger.store import open_days
 from llmledger.store.write import (
@@ -112,6 +113,11 @@ class EventWriter:
     def groups_in_flight(self) -> int:
         """Groups with the writer process, not answered yet (0 without one)."""
         return 0 if self._remote is None else self._remote.groups_in_flight
+
+    @property
+    def queue_depth(self) -> int:
+        """Batches submitted and not yet taken into a group."""
+        return self._queue.qsize()
 
     @property
     def process_id(self) -> int | None:
@@ -262,10 +268,18 @@ class EventWriter:
     def _write_group(self, group: list[tuple[Prepared, Future[WriteResult]]]) -> None:
         batches = [b for b, _ in group]
         remote = self._remote
+        m = metrics()
+        m.group_events.observe(sum(len(b.rows) for b in batches))
+        started = time.perf_counter()
         if remote is not None:
+            # the group's futures resolve together when the process answers
+            group[-1][1].add_done_callback(
+                lambda _: m.commit_seconds.observe(time.perf_counter() - started)
+            )
             remote.send(batches, [fut for _, fut in group])  # resolved when the answer comes
             return
         outcomes = commit_isolated(self._commit_in_turn, batches)
+        m.commit_seconds.observe(time.perf_counter() - started)
         for (_, fut), out in zip(group, outcomes, strict=True):
             if isinstance(out, WriteResult):
                 fut.set_result(out)

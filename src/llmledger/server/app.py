@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from llmledger.auth.bootstrap import ensure_first_admin
 from llmledger.auth.passwords import hasher_for
 from llmledger.ledger import Ledger
-from llmledger.server import access, analytics, health, ingest, pricing, reference, web
+from llmledger.server import access, analytics, health, ingest, metrics, pricing, reference, web
 from llmledger.server.access.guard import AuthGuard
 from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
@@ -88,6 +88,7 @@ def create_app(
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
+    metrics.include(app)
     web.include(app)
     access.include(app)
     ingest.include(app)

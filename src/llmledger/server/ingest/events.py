@@ -13,9 +13,11 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from llmledger.auth.tokens import Principal
 from llmledger.ingest.prepare import prepare_parsed, prepare_wire
 from llmledger.ingest.writer import WriterClosed, WriterOverloaded
 from llmledger.ledger import Ledger
+from llmledger.metrics import metrics
 from llmledger.server.deps import IngestDep, LedgerDep, RolesFirst
 from llmledger.store.write import Prepared, WriteFailed, WriteResult
 from llmledger.wire import decode_batch
@@ -96,6 +98,20 @@ def _events_of(body: bytes, max_events: int) -> list[Any]:
 async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDep) -> IngestAnswer:
     """Record a batch of usage events. Good events are kept even when others are rejected;
     re-sending an event with the same ``eventId`` changes nothing (it counts as a duplicate)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        answer = await _ingest(request, ledger, principal)
+        status = 200
+        return answer
+    except HTTPException as exc:
+        status = exc.status_code
+        raise
+    finally:
+        metrics().requests.labels("http", str(status)).observe(time.perf_counter() - started)
+
+
+async def _ingest(request: Request, ledger: Ledger, principal: Principal) -> IngestAnswer:
     s = ledger.settings
     body = await read_body(request, s.max_body_bytes)
     key_org = principal.org_id if principal.role == "ingest" else None
@@ -116,6 +132,9 @@ async def ingest_events(request: Request, ledger: LedgerDep, principal: IngestDe
             "the database refused the write; nothing of this batch was stored; retry",
             headers={"Retry-After": "5"},
         ) from None
+    metrics().written(
+        "http", accepted=result.accepted, duplicates=result.duplicates, rejected=len(rejected)
+    )
     return IngestAnswer(
         accepted=result.accepted,
         duplicates=result.duplicates,
