@@ -49,16 +49,31 @@ async def read_body(request: Request, limit: int) -> bytes:
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            body = inflater.decompress(body, limit + 1)
-        except zlib.error as exc:
-            raise HTTPException(400, f"body is not valid gzip: {exc}") from None
-        if len(body) > limit or inflater.unconsumed_tail:
-            raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+        body = _gunzip(body, limit)
     elif encoding != "identity":
         raise HTTPException(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
     return body
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """One whole gzip member and nothing after it: a truncated stream, trailing bytes or a
+    second member are refused rather than read in part."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise HTTPException(400, f"body is not valid gzip: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+    if not inflater.eof:
+        raise HTTPException(400, "body is not valid gzip: the stream ends before its end marker")
+    if inflater.unused_data:
+        raise HTTPException(
+            400,
+            f"body is not valid gzip: {len(inflater.unused_data)} bytes follow the compressed "
+            "stream (send one gzip member and nothing after it)",
+        )
+    return out
 
 
 def _events_of(body: bytes, max_events: int) -> list[Any]:
