@@ -37,6 +37,9 @@ MAX_METADATA_BYTES = 8 * 1024
 MAX_TOKENS = 10**12  # far above any real request; keeps sums far inside BIGINT
 MAX_COST_USD = Decimal(1_000_000)
 FUTURE_SKEW = dt.timedelta(minutes=10)
+#: the earliest timestamp accepted (in UTC): older ones are mistakes (a zero date, a Unix time
+#: in the wrong unit) that no reader could place in a range
+MIN_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _no_nul(value: str) -> str:
@@ -131,6 +134,16 @@ class UsageEvent(BaseModel):
     @classmethod
     def _provider_lower(cls, value: str) -> str:
         return value.lower()
+
+    @field_validator("timestamp")
+    @classmethod
+    def _not_before_the_floor(cls, value: dt.datetime) -> dt.datetime:
+        if value < MIN_TIMESTAMP:
+            raise ValueError(
+                f"{value.isoformat()} is before 2000-01-01T00:00:00Z, the earliest timestamp "
+                "accepted"
+            )
+        return value
 
     @field_validator("cost_usd", mode="before")
     @classmethod

@@ -1,0 +1,121 @@
+"""What ingest refuses, on every path that writes events: the HTTP fast path (msgspec), the HTTP
+slow path (the contract, judged event by event) and the SDK's direct mode, on SQLite and
+PostgreSQL. Each refusal is a per-event error naming the field; the rest of the batch is kept."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from llmledger.capture.direct import DirectSender
+from llmledger.capture.transport import encode
+from llmledger.ingest.prepare import prepare_wire
+from llmledger.pricing.bundled import bundled_rows
+from llmledger.pricing.cost import Pricer
+from llmledger.pricing.resolve import PriceBook
+from llmledger.pricing.rows import PriceRow
+from llmledger.settings import Settings
+from llmledger.store import tables as t
+from llmledger.wire import decode_batch
+from tests.ingest.test_ingest_api import ev, stored_count
+
+COSTS = "/api/v1/admin/llm-costs"
+#: makes a batch unusual from its first event, so the contract judges it from the start
+SLOW = {"eventId": str(uuid.uuid4()).upper()}
+
+
+def fast_takes(events: list[dict[str, Any]]) -> bool:
+    """Whether the fast path alone would take the batch (it never words an error)."""
+    rows = [dataclasses.replace(r, id=i + 1) for i, r in enumerate(bundled_rows())]
+    fallback = PriceRow("*", "*", {"input": Decimal(1), "output": Decimal(1)}, source="fallback")
+    wire = decode_batch(orjson.dumps({"events": events}), max_events=10_000)
+    if wire is None:
+        return False
+    now_us = time.time_ns() // 1000
+    prepared = prepare_wire(
+        wire, Pricer(PriceBook([*rows, fallback])), key_org=None, now_us=now_us, open_from=0
+    )
+    return prepared is not None
+
+
+def post_raw(client: TestClient, headers: dict[str, str], body: bytes) -> Any:
+    return client.post(
+        "/api/v1/events", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
+
+
+def judged(client: TestClient, admin: dict[str, str], bad: dict[str, Any]) -> dict[str, str]:
+    """Post ``bad`` between two good events, once as the fast path sees it and once in a batch
+    the contract judges from the start; both answers must refuse it alike. Returns the error
+    text of each path."""
+    errors = {}
+    for path, first in (("fast", ev()), ("slow", ev(**SLOW))):
+        r = post_raw(client, admin, orjson.dumps({"events": [first, bad, ev()]}))
+        assert r.status_code == 200, (path, r.text)
+        body = r.json()
+        assert body["accepted"] == 2, (path, body)
+        assert [x["index"] for x in body["rejected"]] == [1], (path, body)
+        errors[path] = " ".join(body["rejected"][0]["errors"])
+    assert errors["fast"] == errors["slow"]
+    return errors
+
+
+def direct_answer(settings: Settings, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The SDK's direct mode: the batch as the exporter hands it over, written into the
+    test's database."""
+    sender = DirectSender(settings.resolved_database_url)
+    try:
+        outcome = sender.send(encode(events))
+    finally:
+        sender.close()
+    assert outcome.ok, outcome.reason
+    assert outcome.answer is not None
+    return outcome.answer
+
+
+# -- timestamps -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001-01-01T00:00:00+14:00",  # before datetime.min once in UTC
+        "1900-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "1999-12-31T23:59:59.999999Z",
+        "2000-01-01T04:59:59+05:00",  # 1999 in UTC
+    ],
+)
+def test_timestamps_before_the_floor_are_refused(client, admin, ledger, settings, stamp):
+    bad = ev(timestamp=stamp, sessionId="poison", costUsd="5000")
+    assert not fast_takes([ev(), bad])
+    errors = judged(client, admin, bad)
+    assert errors["fast"].startswith("timestamp: ")
+    assert "before 2000-01-01T00:00:00Z" in errors["fast"]
+    answer = direct_answer(settings, [bad])
+    assert answer["accepted"] == 0
+    assert "before 2000-01-01T00:00:00Z" in answer["rejected"][0]["errors"][0]
+    assert stored_count(ledger) == 4
+    # the poisoned session never reaches the readers
+    r = client.get(f"{COSTS}/sessions", headers=admin)
+    assert r.status_code == 200
+    assert "poison" not in r.text
+
+
+def test_the_floor_itself_is_accepted_in_any_offset(client, admin, ledger):
+    stamps = ["2000-01-01T00:00:00Z", "2000-01-01T05:30:00+05:30", "1999-12-31T19:00:00-05:00"]
+    events = [ev(timestamp=s) for s in stamps]
+    assert fast_takes(events)
+    r = post_raw(client, admin, orjson.dumps({"events": events})).json()
+    assert r == {"accepted": 3, "duplicates": 0, "rejected": []}
+    with ledger.engine.connect() as conn:
+        stored = set(conn.execute(select(t.events.c.ts_us)).scalars())
+    assert stored == {946_684_800_000_000}
