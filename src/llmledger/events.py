@@ -9,6 +9,7 @@ An event whose parts exceed its whole is rejected.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -19,6 +20,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -40,6 +42,33 @@ FUTURE_SKEW = dt.timedelta(minutes=10)
 #: the earliest timestamp accepted (in UTC): older ones are mistakes (a zero date, a Unix time
 #: in the wrong unit) that no reader could place in a range
 MIN_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+#: RFC 3339's date-time: seconds required, an offset required and written with its colon; as
+#: the RFC allows, ``t``/``z`` in lower case and a space for the ``T``
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    """Refuse what pydantic would otherwise read as a time: Unix seconds (a number or a string
+    of digits), offsets without a colon, minutes without seconds."""
+    if isinstance(value, str):
+        if _RFC3339.fullmatch(value) is None:
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            raise ValueError(
+                f"{shown!r} is not an RFC 3339 timestamp with a timezone offset (such as "
+                "2026-12-07T10:00:00Z or 2026-12-07T15:30:00+05:30)"
+            )
+    elif isinstance(value, int | float):
+        what = "a boolean" if isinstance(value, bool) else "a number"
+        raise ValueError(
+            "must be an RFC 3339 string with a timezone offset (such as 2026-12-07T10:00:00Z), "
+            f"not {what}"
+        )
+    return value
 
 
 def _no_nul(value: str) -> str:
@@ -95,7 +124,7 @@ class UsageEvent(BaseModel):
     )
 
     event_id: uuid.UUID
-    timestamp: AwareDatetime
+    timestamp: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
     provider: Label
     model: Label
 

@@ -119,3 +119,35 @@ def test_the_floor_itself_is_accepted_in_any_offset(client, admin, ledger):
     with ledger.engine.connect() as conn:
         stored = set(conn.execute(select(t.events.c.ts_us)).scalars())
     assert stored == {946_684_800_000_000}
+
+
+@pytest.mark.parametrize(
+    ("stamp", "words"),
+    [
+        (12345, "not a number"),
+        (1733500000.5, "not a number"),
+        ("12345", "not an RFC 3339 timestamp"),
+        ("1733500000", "not an RFC 3339 timestamp"),  # Unix seconds, in range
+        ("2026-12-01T10:00:00+0530", "not an RFC 3339 timestamp"),  # no colon
+        ("2026-12-01T10:00Z", "not an RFC 3339 timestamp"),  # no seconds
+        ("2026-12-01T10:00:00", "timezone"),  # no offset
+    ],
+)
+def test_timestamps_other_than_rfc3339_with_an_offset_are_refused(
+    client, admin, ledger, settings, stamp, words
+):
+    bad = ev(timestamp=stamp)
+    assert not fast_takes([ev(), bad])
+    errors = judged(client, admin, bad)
+    assert errors["fast"].startswith("timestamp: ") and words in errors["fast"]
+    answer = direct_answer(settings, [bad])
+    assert answer["accepted"] == 0 and words in answer["rejected"][0]["errors"][0]
+    assert stored_count(ledger) == 4
+
+
+def test_the_forms_rfc3339_allows_are_accepted(client, admin, ledger):
+    base = ev()["timestamp"][:19]  # five minutes ago, to the second
+    forms = [base + "Z", base + "+00:00", base + "-00:00", base.replace("T", " ") + "Z"]
+    forms += [base.replace("T", "t") + "z", base + ".123456789Z"]
+    r = post_raw(client, admin, orjson.dumps({"events": [ev(timestamp=f) for f in forms]}))
+    assert r.json() == {"accepted": len(forms), "duplicates": 0, "rejected": []}
