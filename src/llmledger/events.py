@@ -36,6 +36,8 @@ from llmledger.money import MoneyError, usd_to_nanos
 
 MAX_STRING = 256
 MAX_METADATA_BYTES = 8 * 1024
+#: objects and arrays inside one another, counting ``metadata`` itself
+MAX_METADATA_DEPTH = 32
 MAX_TOKENS = 10**12  # far above any real request; keeps sums far inside BIGINT
 MAX_COST_USD = Decimal(1_000_000)
 FUTURE_SKEW = dt.timedelta(minutes=10)
@@ -233,10 +235,11 @@ def exact_cost(value: Any) -> Decimal | None:
 
 
 def metadata_json(value: dict[str, Any] | None) -> str | None:
-    """``metadata`` as the JSON text that is stored; ``ValueError`` if it is too large or holds
-    what JSON cannot (an integer beyond 64 bits)."""
+    """``metadata`` as the JSON text that is stored; ``ValueError`` if it is too large, nested
+    too deeply or holds what JSON cannot."""
     if value is None:
         return None
+    _check_nesting(value)
     try:
         text = orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
@@ -244,6 +247,21 @@ def metadata_json(value: dict[str, Any] | None) -> str | None:
     if len(text) > MAX_METADATA_BYTES:
         raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
     return text.decode()
+
+
+def _check_nesting(value: dict[str, Any]) -> None:
+    # a walk with its own stack: a value nested far too deeply must not exhaust Python's
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise ValueError(
+                f"must nest objects and arrays at most {MAX_METADATA_DEPTH} levels deep "
+                "(counting metadata itself)"
+            )
+        for item in node.values() if isinstance(node, dict) else node:
+            if isinstance(item, dict | list | tuple):
+                stack.append((item, depth + 1))
 
 
 class EventRejected(ValueError):

@@ -99,6 +99,6 @@ def decode_batch(body: bytes, *, max_events: int) -> list[WireEvent] | None:
         return None
     try:
         events = _DECODER.decode(body).events
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     return events if len(events) <= max_events else None

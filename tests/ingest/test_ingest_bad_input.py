@@ -151,3 +151,80 @@ def test_the_forms_rfc3339_allows_are_accepted(client, admin, ledger):
     forms += [base.replace("T", "t") + "z", base + ".123456789Z"]
     r = post_raw(client, admin, orjson.dumps({"events": [ev(timestamp=f) for f in forms]}))
     assert r.json() == {"accepted": len(forms), "duplicates": 0, "rejected": []}
+
+
+# -- metadata -------------------------------------------------------------------------------
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A metadata object nested ``levels`` deep, counting itself."""
+    inner: Any = 1
+    for _ in range(levels - 1):
+        inner = [inner]
+    return {"a": inner}
+
+
+def with_metadata_text(event: dict[str, Any], text: bytes) -> bytes:
+    """The event as JSON with ``text`` as its metadata (for JSON no encoder writes)."""
+    return orjson.dumps({**event, "metadata": "@"}).replace(b'"@"', text)
+
+
+def batch_text(*events: bytes) -> bytes:
+    return b'{"events":[' + b",".join(events) + b"]}"
+
+
+def test_metadata_may_nest_32_levels(client, admin, ledger, settings):
+    assert fast_takes([ev(metadata=nested(32))])
+    r = post_raw(client, admin, orjson.dumps({"events": [ev(metadata=nested(32))]}))
+    assert r.json()["accepted"] == 1
+    assert direct_answer(settings, [ev(metadata=nested(32))])["accepted"] == 1
+
+
+@pytest.mark.parametrize("levels", [33, 200, 990])
+def test_metadata_nested_deeper_is_refused_by_event(client, admin, ledger, settings, levels):
+    if levels < 250:  # what orjson (the SDK) can write at all
+        bad = ev(metadata=nested(levels))
+        assert not fast_takes([ev(), bad])
+        answer = direct_answer(settings, [bad])
+        assert answer["accepted"] == 0 and "32 levels" in answer["rejected"][0]["errors"][0]
+    deep = b'{"a":' + b"[" * (levels - 1) + b"1" + b"]" * (levels - 1) + b"}"
+    for first in (ev(), ev(**SLOW)):
+        body = batch_text(orjson.dumps(first), with_metadata_text(ev(), deep), orjson.dumps(ev()))
+        r = post_raw(client, admin, body)
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["accepted"] == 2
+        assert [x["index"] for x in answer["rejected"]] == [1]
+        assert answer["rejected"][0]["errors"] == [
+            "metadata: must nest objects and arrays at most 32 levels deep (counting metadata "
+            "itself)"
+        ]
+    assert stored_count(ledger) == 4
+
+
+def _deep(levels: int, then: bytes = b"") -> bytes:
+    return b'{"a":' + b"[" * levels + b"]" * levels + then + b"}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"events":' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"events":[' + b"[" * 5000 + b"]" * 5000 + b"]}",
+        batch_text(with_metadata_text(ev(), _deep(5000))),
+        batch_text(with_metadata_text(ev(), _deep(1010)), with_metadata_text(ev(), b'{"n":1}')),
+        batch_text(orjson.dumps(ev(**SLOW))[:-1] + b',"extra":' + _deep(5000) + b"}"),
+    ],
+    ids=["top", "events", "an event", "metadata", "1010", "extra"],
+)
+def test_a_body_nested_beyond_the_parser_is_400_never_500(client, admin, ledger, body):
+    r = post_raw(client, admin, body)
+    assert r.status_code in (200, 400, 422), r.text
+    if r.status_code == 200:  # read: the deep event refused by name, any other kept
+        answer = r.json()
+        assert len(answer["rejected"]) == 1
+        assert stored_count(ledger) == answer["accepted"]
+    else:
+        assert r.json()["detail"]
+        assert stored_count(ledger) == 0
