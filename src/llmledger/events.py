@@ -38,6 +38,8 @@ MAX_STRING = 256
 MAX_METADATA_BYTES = 8 * 1024
 #: objects and arrays inside one another, counting ``metadata`` itself
 MAX_METADATA_DEPTH = 32
+#: metadata integers are signed 64-bit, what every JSON reader downstream can hold exactly
+MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
 MAX_TOKENS = 10**12  # far above any real request; keeps sums far inside BIGINT
 MAX_COST_USD = Decimal(1_000_000)
 FUTURE_SKEW = dt.timedelta(minutes=10)
@@ -236,10 +238,10 @@ def exact_cost(value: Any) -> Decimal | None:
 
 def metadata_json(value: dict[str, Any] | None) -> str | None:
     """``metadata`` as the JSON text that is stored; ``ValueError`` if it is too large, nested
-    too deeply or holds what JSON cannot."""
+    too deeply or holds what JSON cannot (an integer beyond 64 bits)."""
     if value is None:
         return None
-    _check_nesting(value)
+    _check_nesting_and_integers(value)
     try:
         text = orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
@@ -249,7 +251,7 @@ def metadata_json(value: dict[str, Any] | None) -> str | None:
     return text.decode()
 
 
-def _check_nesting(value: dict[str, Any]) -> None:
+def _check_nesting_and_integers(value: dict[str, Any]) -> None:
     # a walk with its own stack: a value nested far too deeply must not exhaust Python's
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -262,6 +264,11 @@ def _check_nesting(value: dict[str, Any]) -> None:
         for item in node.values() if isinstance(node, dict) else node:
             if isinstance(item, dict | list | tuple):
                 stack.append((item, depth + 1))
+            elif isinstance(item, int) and not MIN_INT64 <= item <= MAX_INT64:
+                raise ValueError(
+                    f"integer {item} is outside the signed 64-bit range ({MIN_INT64} to "
+                    f"{MAX_INT64}); send it as a string"
+                )
 
 
 class EventRejected(ValueError):

@@ -213,10 +213,11 @@ def _deep(levels: int, then: bytes = b"") -> bytes:
         b'{"events":' + b"[" * 5000 + b"]" * 5000 + b"}",
         b'{"events":[' + b"[" * 5000 + b"]" * 5000 + b"]}",
         batch_text(with_metadata_text(ev(), _deep(5000))),
+        batch_text(with_metadata_text(ev(), _deep(1010, b',"n":18446744073709551616'))),
         batch_text(with_metadata_text(ev(), _deep(1010)), with_metadata_text(ev(), b'{"n":1}')),
         batch_text(orjson.dumps(ev(**SLOW))[:-1] + b',"extra":' + _deep(5000) + b"}"),
     ],
-    ids=["top", "events", "an event", "metadata", "1010", "extra"],
+    ids=["top", "events", "an event", "metadata", "deep and a long number", "1010", "extra"],
 )
 def test_a_body_nested_beyond_the_parser_is_400_never_500(client, admin, ledger, body):
     r = post_raw(client, admin, body)
@@ -228,3 +229,30 @@ def test_a_body_nested_beyond_the_parser_is_400_never_500(client, admin, ledger,
     else:
         assert r.json()["detail"]
         assert stored_count(ledger) == 0
+
+
+@pytest.mark.parametrize("number", [2**63, 2**64, 2**70, -(2**63) - 1, 10**40])
+def test_metadata_integers_beyond_64_bits_are_refused(client, admin, ledger, settings, number):
+    text = with_metadata_text(ev(), b'{"n":' + str(number).encode() + b"}")
+    for first in (ev(), ev(**SLOW)):
+        r = post_raw(client, admin, batch_text(orjson.dumps(first), text, orjson.dumps(ev())))
+        answer = r.json()
+        assert answer["accepted"] == 2, answer
+        assert [x["index"] for x in answer["rejected"]] == [1]
+        error = answer["rejected"][0]["errors"][0]
+        assert error.startswith(f"metadata: integer {number} is outside the signed 64-bit range")
+    if -(2**63) <= number < 2**64:  # what the SDK can encode at all
+        answer = direct_answer(settings, [ev(metadata={"n": number})])
+        assert answer["accepted"] == 0 and "64-bit" in answer["rejected"][0]["errors"][0]
+    assert stored_count(ledger) == 4
+
+
+def test_metadata_integers_at_the_64_bit_edges_are_kept_exactly(client, admin, ledger):
+    meta = {"hi": 2**63 - 1, "lo": -(2**63), "deep": [[{"x": 2**63 - 1}]]}
+    assert fast_takes([ev(metadata=meta)])
+    for first in ({}, SLOW):
+        r = post_raw(client, admin, orjson.dumps({"events": [ev(metadata=meta, **first)]}))
+        assert r.json()["accepted"] == 1
+    with ledger.engine.connect() as conn:
+        stored = conn.execute(select(t.events.c.metadata)).scalars().all()
+    assert [orjson.loads(m) for m in stored] == [meta, meta]

@@ -8,7 +8,6 @@ import zlib
 from concurrent.futures import Future
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +17,7 @@ from llmledger.ingest.writer import WriterClosed, WriterOverloaded
 from llmledger.ledger import Ledger
 from llmledger.server.deps import IngestDep, LedgerDep, RolesFirst
 from llmledger.store.write import Prepared, WriteFailed, WriteResult
-from llmledger.wire import decode_batch
+from llmledger.wire import NotJSON, decode_batch, decode_plain
 
 router = APIRouter(tags=["ingest"], route_class=RolesFirst)
 
@@ -80,8 +79,8 @@ def _events_of(body: bytes, max_events: int) -> list[Any]:
     if not body:
         raise HTTPException(400, 'empty body: send {"events": [...]}')
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        payload = decode_plain(body)
+    except NotJSON as exc:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise HTTPException(422, 'body must be a JSON object of the form {"events": [...]}')
