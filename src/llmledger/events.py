@@ -166,7 +166,14 @@ class UsageEvent(BaseModel):
     @field_validator("provider")
     @classmethod
     def _provider_lower(cls, value: str) -> str:
-        return value.lower()
+        lowered = value.lower()
+        # lower-casing can lengthen a string ("İ" is two characters in lower case): the limit
+        # is on what is stored
+        if len(lowered) > MAX_STRING:
+            raise ValueError(
+                f"must be at most {MAX_STRING} characters once lower-cased (it has {len(lowered)})"
+            )
+        return lowered
 
     @field_validator("timestamp")
     @classmethod

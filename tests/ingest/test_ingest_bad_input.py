@@ -256,3 +256,23 @@ def test_metadata_integers_at_the_64_bit_edges_are_kept_exactly(client, admin, l
     with ledger.engine.connect() as conn:
         stored = conn.execute(select(t.events.c.metadata)).scalars().all()
     assert [orjson.loads(m) for m in stored] == [meta, meta]
+
+
+# -- lengths --------------------------------------------------------------------------------
+
+
+def test_lengths_are_checked_on_what_is_stored(client, admin, ledger, settings):
+    bad = ev(provider="İ" * 200)  # 200 characters sent, 400 once lower-cased
+    assert len(bad["provider"].lower()) == 400
+    assert not fast_takes([ev(), bad])
+    errors = judged(client, admin, bad)
+    assert errors["fast"] == (
+        "provider: must be at most 256 characters once lower-cased (it has 400)"
+    )
+    assert direct_answer(settings, [bad])["accepted"] == 0
+    fits = ev(provider="İ" * 128)  # exactly 256 once lower-cased
+    assert fast_takes([fits])
+    assert post_raw(client, admin, orjson.dumps({"events": [fits]})).json()["accepted"] == 1
+    with ledger.engine.connect() as conn:
+        providers = set(conn.execute(select(t.events.c.provider)).scalars())
+    assert providers == {"openai", "i̇" * 128}

@@ -14,6 +14,7 @@ from typing import Any
 
 from llmledger.events import (
     FUTURE_SKEW,
+    MAX_STRING,
     MIN_TIMESTAMP,
     UsageEvent,
     exact_cost,
@@ -158,6 +159,8 @@ def prepare_wire(
             reported = None if cost is None else usd_to_nanos(exact_cost(cost))  # type: ignore[arg-type]
             metadata = e.metadata
             provider = e.provider.lower()
+            if len(provider) > MAX_STRING:  # lower-casing lengthened it
+                return None
             model = e.model
             priced = price(provider, model, ts, e, reported_nanos=reported)
             rows.append(
