@@ -367,3 +367,66 @@ def test_edges_past_the_retention_are_widened_and_say_so(ledger: Ledger) -> None
         out = data.get("/global", startDate=start, endDate=end)
         assert out["widened"] is None
         assert money(out) == raw_money(pick_us(rows, (us(start), us(end))))
+
+
+def test_what_lies_only_past_an_edge_is_not_listed(ledger: Ledger) -> None:
+    """An edge that fills most of its hour (or, from ``user_day``, its day) is counted as the
+    whole bucket less the rest of it: an organisation, model, agent, operation or user whose
+    events all lie in that rest is not in the answer, not even with zeros."""
+
+    def event(at: str, **who: Any) -> UsageEvent:
+        return UsageEvent(
+            event_id=uuid.uuid4(),
+            timestamp=dt.datetime.fromisoformat(at),
+            provider=who.pop("provider", "openai"),
+            model=who.pop("model", "gpt-4o"),
+            input_tokens=1000,
+            output_tokens=100,
+            **who,
+        )
+
+    inside = dict(org_id="acme", user_id="u1", agent="IRIS", operation="chat")
+    rest = dict(
+        org_id="tail",
+        user_id="late",
+        agent="LATE",
+        operation="late-op",
+        provider="anthropic",
+        model="claude-sonnet-4-20250514",
+    )
+    writer = EventWriter(ledger.engine, ledger.pricer, clock_us=lambda: to_us(NOW))
+    writer.write(
+        [
+            event("2026-11-12T01:58:00+00:00", **inside),
+            event("2026-11-12T03:10:00+00:00", **inside),
+            event("2026-11-12T03:57:00+00:00", **rest),  # after the window, in its last hour
+            event("2026-11-12T01:51:00+00:00", **rest),  # before the window, in its first hour
+            event("2026-11-11T10:00:00+00:00", **inside),
+            event("2026-11-11T20:30:00+00:00", **rest),
+        ]
+    )
+    with ledger.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(t.events))]
+    data = serve(ledger, rows, NOW, "any")
+    with data.client:
+        params = {"startDate": "2026-11-12T01:52:08Z", "endDate": "2026-11-12T03:53:41Z"}
+        assert [o["orgId"] for o in data.get("/by-org", **params)["orgs"]] == ["acme"]
+        assert [m["model"] for m in data.get("/by-model", **params)["models"]] == ["gpt-4o"]
+        assert [a["agent"] for a in data.get("/by-agent", **params)["agents"]] == ["IRIS"]
+        ops = data.get("/by-operation", **params)["operations"]
+        assert [o["operation"] for o in ops] == ["chat"]
+        assert [u["userId"] for u in data.get("/by-user", **params)["users"]] == ["u1"]
+        overview = data.get("/global", **params)
+        assert [p["provider"] for p in overview["byProvider"]] == ["openai"]
+        assert overview["totalRequests"] == 2
+        trend = data.get("/trends", groupBy="hour", splitBy="org", **params)
+        assert [s["orgId"] for s in trend["series"]] == ["acme"]
+        # user_day counts whole days: an end late in a day takes the rest of it away
+        params = {"startDate": "2026-11-11T00:00:00Z", "endDate": "2026-11-11T19:53:41Z"}
+        users = data.get("/by-user", **params)
+        assert users["answeredFrom"] == "user_day"
+        assert [u["userId"] for u in users["users"]] == ["u1"]
+        orgs = data.get("/by-org", userId="late", **params)
+        assert orgs["answeredFrom"] == "user_day"
+        assert orgs["orgs"] == []
+        assert data.get("/by-org", userId="u1", **params)["orgs"][0]["requests"] == 1
