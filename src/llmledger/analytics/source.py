@@ -192,9 +192,7 @@ def _events(
     if less is not None:
         sums = [(-m.element).label(m.name) for m in sums]
         columns = [
-            cast(literal_column(str(int(less))), BigInteger).label("bucket")
-            if d == "bucket"
-            else c
+            cast(literal_column(str(int(less))), BigInteger).label("bucket") if d == "bucket" else c
             for d, c in zip(dims, columns, strict=True)
         ]
     q = select(*columns, *sums).where(e.ts_us >= start_us, e.ts_us < end_us)
