@@ -1,14 +1,14 @@
 """provider reports: usage and cost rows the providers report, and the log of imports
 
-Revision ID: 0008_provider_reports
-Revises: 0007_open_days
+Revision ID: 0009_provider_reports
+Revises: 0008_alerts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_provider_reports"
-down_revision = "0007_open_days"
+revision = "0009_provider_reports"
+down_revision = "0008_alerts"
 branch_labels = None
 depends_on = None
 
