@@ -56,30 +56,25 @@ def fetch(api: ReportClient, report: Report) -> None:
         ("group_by[]", "model"),
         ("group_by[]", "workspace_id"),
     ]
-    for page in api.pages("organizations/usage_report/messages", usage):
-        for start, results in _buckets(page):
-            day = report.day_of(start)
-            if day is None:
-                continue
-            for r in results:
-                created = r.get("cache_creation") or {}
-                write = count(created, "ephemeral_5m_input_tokens", "anthropic") + count(
-                    created, "ephemeral_1h_input_tokens", "anthropic"
-                )
-                read = count(r, "cache_read_input_tokens", "anthropic")
-                uncached = count(r, "uncached_input_tokens", "anthropic")
-                report.add_usage(
-                    day,
-                    label(r.get("workspace_id")),
-                    label(r.get("model")).lower(),
-                    {
-                        "requests": None,  # the report has no request count
-                        "input_tokens": uncached + read + write,  # all input, as events count it
-                        "cache_read_tokens": read,
-                        "cache_write_tokens": write,
-                        "output_tokens": count(r, "output_tokens", "anthropic"),
-                    },
-                )
+    for day, r in report.rows(api.pages("organizations/usage_report/messages", usage), _buckets):
+        created = r.get("cache_creation") or {}
+        write = count(created, "ephemeral_5m_input_tokens", "anthropic") + count(
+            created, "ephemeral_1h_input_tokens", "anthropic"
+        )
+        read = count(r, "cache_read_input_tokens", "anthropic")
+        uncached = count(r, "uncached_input_tokens", "anthropic")
+        report.add_usage(
+            day,
+            label(r.get("workspace_id")),
+            label(r.get("model")).lower(),
+            {
+                "requests": None,  # the report has no request count
+                "input_tokens": uncached + read + write,  # all input, as events count it
+                "cache_read_tokens": read,
+                "cache_write_tokens": write,
+                "output_tokens": count(r, "output_tokens", "anthropic"),
+            },
+        )
     costs: Query = [
         *times,
         ("bucket_width", "1d"),
@@ -87,16 +82,11 @@ def fetch(api: ReportClient, report: Report) -> None:
         ("group_by[]", "workspace_id"),
         ("group_by[]", "description"),
     ]
-    for page in api.pages("organizations/cost_report", costs):
-        for start, results in _buckets(page):
-            day = report.day_of(start)
-            if day is None:
-                continue
-            for r in results:
-                currency = label(r.get("currency") or "USD").upper()
-                if currency != "USD":
-                    raise ReportError(f"anthropic: a cost in {currency!r}; only USD is supported")
-                item = label(r.get("description") or r.get("cost_type"))
-                value = nanos(r.get("amount", "0"), per_unit=10**7, provider="anthropic")
-                key = (day, label(r.get("workspace_id")), item, label(r.get("model")).lower())
-                report.add_cost(key, value)
+    for day, r in report.rows(api.pages("organizations/cost_report", costs), _buckets):
+        currency = label(r.get("currency") or "USD").upper()
+        if currency != "USD":
+            raise ReportError(f"anthropic: a cost in {currency!r}; only USD is supported")
+        item = label(r.get("description") or r.get("cost_type"))
+        value = nanos(r.get("amount", "0"), per_unit=10**7, provider="anthropic")
+        key = (day, label(r.get("workspace_id")), item, label(r.get("model")).lower())
+        report.add_cost(key, value)

@@ -50,24 +50,19 @@ def fetch(api: ReportClient, report: Report) -> None:
         ("group_by[]", "project_id"),
         ("group_by[]", "model"),
     ]
-    for page in api.pages("organization/usage/completions", usage):
-        for start, results in _buckets(page):
-            day = report.day_of(start)
-            if day is None:
-                continue
-            for r in results:
-                report.add_usage(
-                    day,
-                    label(r.get("project_id")),
-                    label(r.get("model")).lower(),
-                    {
-                        "requests": count(r, "num_model_requests", "openai"),
-                        "input_tokens": count(r, "input_tokens", "openai"),
-                        "cache_read_tokens": count(r, "input_cached_tokens", "openai"),
-                        "cache_write_tokens": count(r, "input_cache_write_tokens", "openai"),
-                        "output_tokens": count(r, "output_tokens", "openai"),
-                    },
-                )
+    for day, r in report.rows(api.pages("organization/usage/completions", usage), _buckets):
+        report.add_usage(
+            day,
+            label(r.get("project_id")),
+            label(r.get("model")).lower(),
+            {
+                "requests": count(r, "num_model_requests", "openai"),
+                "input_tokens": count(r, "input_tokens", "openai"),
+                "cache_read_tokens": count(r, "input_cached_tokens", "openai"),
+                "cache_write_tokens": count(r, "input_cache_write_tokens", "openai"),
+                "output_tokens": count(r, "output_tokens", "openai"),
+            },
+        )
     costs: Query = [
         *times,
         ("bucket_width", "1d"),
@@ -75,16 +70,11 @@ def fetch(api: ReportClient, report: Report) -> None:
         ("group_by[]", "project_id"),
         ("group_by[]", "line_item"),
     ]
-    for page in api.pages("organization/costs", costs):
-        for start, results in _buckets(page):
-            day = report.day_of(start)
-            if day is None:
-                continue
-            for r in results:
-                amount = r.get("amount") or {}
-                currency = label(amount.get("currency") or "usd").lower()
-                if currency != "usd":
-                    raise ReportError(f"openai: a cost in {currency!r}; only USD is supported")
-                item = label(r.get("line_item"))
-                value = nanos(amount.get("value", 0), per_unit=10**9, provider="openai")
-                report.add_cost((day, label(r.get("project_id")), item, model_of(item)), value)
+    for day, r in report.rows(api.pages("organization/costs", costs), _buckets):
+        amount = r.get("amount") or {}
+        currency = label(amount.get("currency") or "usd").lower()
+        if currency != "usd":
+            raise ReportError(f"openai: a cost in {currency!r}; only USD is supported")
+        item = label(r.get("line_item"))
+        value = nanos(amount.get("value", 0), per_unit=10**9, provider="openai")
+        report.add_cost((day, label(r.get("project_id")), item, model_of(item)), value)

@@ -4,6 +4,7 @@ provider returns several results for one key (dimensions it was not asked to gro
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +37,20 @@ class Report:
         provider that answers more than asked must not write over days not replaced)."""
         day = start_s - start_s % DAY_S
         return day if self.start_day <= day < self.end_day else None
+
+    def rows(
+        self,
+        pages: Iterable[dict[str, Any]],
+        buckets: Callable[[dict[str, Any]], list[tuple[int, list[dict[str, Any]]]]],
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Each result of each page's buckets with its day; buckets outside the report's days
+        are left out."""
+        for page in pages:
+            for start, results in buckets(page):
+                day = self.day_of(start)
+                if day is not None:
+                    for result in results:
+                        yield day, result
 
     def add_usage(self, day: int, project: str, model: str, counts: dict[str, int | None]) -> None:
         row = self.usage.setdefault((day, project, model), dict.fromkeys(USAGE_FIELDS, 0))
