@@ -83,10 +83,37 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# strings are kept exactly as sent (no trimming): a label is the caller's own name for a thing
+def _trimmed(value: str) -> str:
+    # what a filter or a URL would name: filters strip their values the same way
+    return value.strip()
+
+
+def _named(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+#: a provider or a model: stripped of surrounding whitespace, never empty
 Label = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_STRING), AfterValidator(_no_nul)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_STRING),
+    AfterValidator(_no_nul),
+    AfterValidator(_trimmed),
+    AfterValidator(_named),
 ]
+#: an attribution (organisation, user, agent, session...): stripped of surrounding whitespace,
+#: so that the listing, a drill-down and a filter name the same thing
+Attribution = (
+    Annotated[
+        str,
+        StringConstraints(max_length=MAX_STRING),
+        AfterValidator(_no_nul),
+        AfterValidator(_trimmed),
+    ]
+    | None
+)
+#: an outcome detail (error type, request id): kept exactly as sent
 OptLabel = Annotated[str, StringConstraints(max_length=MAX_STRING), AfterValidator(_no_nul)] | None
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
 
@@ -132,15 +159,15 @@ class UsageEvent(BaseModel):
     provider: Label
     model: Label
 
-    org_id: OptLabel = None
-    user_id: OptLabel = None
-    agent: OptLabel = None
-    session_id: OptLabel = None
-    agent_session_id: OptLabel = None
-    agent_execution_id: OptLabel = None
-    agent_plan_id: OptLabel = None
-    operation: OptLabel = None
-    tier: OptLabel = None
+    org_id: Attribution = None
+    user_id: Attribution = None
+    agent: Attribution = None
+    session_id: Attribution = None
+    agent_session_id: Attribution = None
+    agent_execution_id: Attribution = None
+    agent_plan_id: Attribution = None
+    operation: Attribution = None
+    tier: Attribution = None
     metadata: dict[str, Any] | None = None
 
     input_tokens: Count = 0

@@ -242,12 +242,12 @@ def test_a_nul_in_a_string_rejects_that_event_only(client, admin, ledger):
     assert stored_count(ledger) == 1
 
 
-def test_labels_are_stored_exactly_as_sent(client, admin, ledger):
-    r = post(client, admin, [ev(agent=" padded ", operation="", model="gpt-4o")]).json()
+def test_attributions_are_trimmed_and_outcome_details_kept_as_sent(client, admin, ledger):
+    r = post(client, admin, [ev(agent=" padded ", operation="", errorType=" Timeout ")]).json()
     assert r["accepted"] == 1
     with ledger.engine.connect() as conn:
-        row = conn.execute(select(t.events.c.agent, t.events.c.operation)).one()
-    assert tuple(row) == (" padded ", "")
+        row = conn.execute(select(t.events.c.agent, t.events.c.operation, t.events.c.error_type))
+        assert tuple(row.one()) == ("padded", "", " Timeout ")
 
 
 def test_metadata_beyond_json_is_rejected_by_name():

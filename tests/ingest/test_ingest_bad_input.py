@@ -276,3 +276,73 @@ def test_lengths_are_checked_on_what_is_stored(client, admin, ledger, settings):
     with ledger.engine.connect() as conn:
         providers = set(conn.execute(select(t.events.c.provider)).scalars())
     assert providers == {"openai", "i̇" * 128}
+
+
+# -- attributions ---------------------------------------------------------------------------
+
+PADDED = {
+    "orgId": " spacey ",
+    "userId": "\tuser-1 ",
+    "agent": " planner\n",
+    "sessionId": "\u00a0s-1",
+    "agentSessionId": " as-1 ",
+    "agentExecutionId": " ae-1 ",
+    "agentPlanId": " ap-1 ",
+    "operation": " chat ",
+    "tier": " cheap ",
+    "provider": " OpenAI ",
+    "model": " gpt-4o ",
+}
+TRIMMED = ("spacey", "user-1", "planner", "s-1", "as-1", "ae-1", "ap-1", "chat", "cheap")
+TRIMMED += ("openai", "gpt-4o")
+_STORED = (
+    t.events.c.org_id,
+    t.events.c.user_id,
+    t.events.c.agent,
+    t.events.c.session_id,
+    t.events.c.agent_session_id,
+    t.events.c.agent_execution_id,
+    t.events.c.agent_plan_id,
+    t.events.c.operation,
+    t.events.c.tier,
+    t.events.c.provider,
+    t.events.c.model,
+)
+
+
+def test_attributions_are_stored_trimmed_and_listing_drill_down_and_filters_agree(
+    client, admin, ledger, settings
+):
+    assert fast_takes([ev(**PADDED)])
+    for first in ({}, SLOW):
+        r = post_raw(client, admin, orjson.dumps({"events": [ev(**PADDED, **first)]}))
+        assert r.json()["accepted"] == 1
+    assert direct_answer(settings, [ev(**PADDED)])["accepted"] == 1
+    with ledger.engine.connect() as conn:
+        stored = set(map(tuple, conn.execute(select(*_STORED)).all()))
+    assert stored == {TRIMMED}
+    listed = client.get(f"{COSTS}/by-org", headers=admin).json()["orgs"]
+    assert [o["orgId"] for o in listed] == ["spacey"]
+    for org in ("spacey", " spacey", "%20spacey%20"):
+        detail = client.get(f"{COSTS}/by-org/{org}", headers=admin)
+        assert detail.status_code == 200, (org, detail.text)
+        assert detail.json()["totals"]["totalRequests"] == 3
+    totals = client.get(f"{COSTS}/global", params={"orgId": " spacey "}, headers=admin).json()
+    assert totals["totalRequests"] == 3
+    session = client.get(f"{COSTS}/sessions/s-1", params={"orgId": "spacey"}, headers=admin)
+    assert session.status_code == 200, session.text
+
+
+def test_a_padded_organisation_is_the_ingest_keys_own(client, ingest_key_for, ledger):
+    key = ingest_key_for("acme")
+    for first in ({}, SLOW):
+        r = post_raw(client, key, orjson.dumps({"events": [ev(orgId=" acme ", **first)]}))
+        assert r.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    with ledger.engine.connect() as conn:
+        assert set(conn.execute(select(t.events.c.org_id)).scalars()) == {"acme"}
+
+
+@pytest.mark.parametrize("field", ["provider", "model"])
+def test_a_provider_or_model_of_only_whitespace_is_refused(client, admin, ledger, field):
+    errors = judged(client, admin, ev(**{field: " \t "}))
+    assert errors["fast"] == f"{field}: must not be empty or only whitespace"

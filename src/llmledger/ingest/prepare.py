@@ -145,7 +145,8 @@ def prepare_wire(
             rs = e.reasoning_tokens
             ia = e.input_audio_tokens
             oa = e.output_audio_tokens
-            org = e.org_id
+            # attributions, providers and models are stored stripped, as the contract does
+            org = e.org_id and e.org_id.strip()
             if (
                 ts_us > latest_us
                 or ts_us < _FLOOR_US
@@ -158,24 +159,24 @@ def prepare_wire(
             cost = e.cost_usd
             reported = None if cost is None else usd_to_nanos(exact_cost(cost))  # type: ignore[arg-type]
             metadata = e.metadata
-            provider = e.provider.lower()
-            if len(provider) > MAX_STRING:  # lower-casing lengthened it
+            provider = e.provider.strip().lower()
+            model = e.model.strip()
+            if not provider or not model or len(provider) > MAX_STRING:  # lower-casing can lengthen
                 return None
-            model = e.model
             priced = price(provider, model, ts, e, reported_nanos=reported)
             rows.append(
                 (
                     e.event_id,
                     ts_us,
                     org or key_org or "",
-                    e.user_id,
-                    e.agent,
-                    e.session_id,
-                    e.agent_session_id,
-                    e.agent_execution_id,
-                    e.agent_plan_id,
-                    e.operation,
-                    e.tier,
+                    e.user_id and e.user_id.strip(),
+                    e.agent and e.agent.strip(),
+                    e.session_id and e.session_id.strip(),
+                    e.agent_session_id and e.agent_session_id.strip(),
+                    e.agent_execution_id and e.agent_execution_id.strip(),
+                    e.agent_plan_id and e.agent_plan_id.strip(),
+                    e.operation and e.operation.strip(),
+                    e.tier and e.tier.strip(),
                     provider,
                     model,
                     inp,
