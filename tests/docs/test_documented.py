@@ -75,6 +75,12 @@ BAD_VALUES = {
     "LLMLEDGER_OPENAI_ADMIN_URL": "api.openai.com/v1",
     "LLMLEDGER_ANTHROPIC_ADMIN_URL": "ftp://api.anthropic.com",
     "LLMLEDGER_FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.example",
+    "LLMLEDGER_PUBLIC_URL": "llmledger.example.com",
+    "LLMLEDGER_SMTP_HOST": "smtp example com",
+    "LLMLEDGER_SMTP_PORT": "0",
+    "LLMLEDGER_SMTP_USERNAME": "u" * 257,
+    "LLMLEDGER_SMTP_PASSWORD": "pass\nword",
+    "LLMLEDGER_SMTP_FROM": "not-an-email",
 }
 #: more cases a user met, beyond one bad value per setting
 MORE_BAD_VALUES = [
@@ -154,7 +160,7 @@ def test_every_documented_setting_refuses_a_bad_value_in_one_line(tmp_path: Path
     failures = []
     for var, value, done in results:
         lines = done.stderr.strip().splitlines()
-        secret = var in ("LLMLEDGER_SECRET_KEY", "LLMLEDGER_ADMIN_PASSWORD")
+        secret = SecretStr in (_field(var).annotation, *get_args(_field(var).annotation))
         shown = "hidden value" if secret else value.split("hunter2pw")[0]
         if not (
             done.returncode == 2
