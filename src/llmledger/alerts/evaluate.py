@@ -64,6 +64,8 @@ class Evaluation:
     unit: Literal["usd", "percent"]
     #: the figures behind the value (requests, failed, mean hour, month to date, ...)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the range the value counts (microseconds): the period up to now, or the hour
+    measured: Range = (0, 0)
 
     @property
     def percent_used(self) -> float | None:
@@ -249,7 +251,7 @@ def _judge(
             # exact: failed/total >= t/100  <=>  failed*100 >= t*total
             state = level(failed * 100, threshold * total, rule.warning_percent)
         extra = {"requests": total, "failedRequests": failed, "minRequests": rule.min_requests}
-        return Evaluation(rule, state, period, rate, threshold, "percent", extra)
+        return Evaluation(rule, state, period, rate, threshold, "percent", extra, span)
     rows = sums.of(rule, "cost")
     if kind == "cost_spike":
         hour = _total(rows, needs["hour"].range)
@@ -268,7 +270,8 @@ def _judge(
             "spikePercent": spike,
             "minCostUsd": floor / NANOS_PER_USD,
         }
-        return Evaluation(rule, state, period, hour, max(threshold_nanos, floor), "usd", extra)
+        shown = max(threshold_nanos, floor)
+        return Evaluation(rule, state, period, hour, shown, "usd", extra, needs["hour"].range)
     threshold = rule.threshold_nanos or 0
     spent = _total(rows, needs["spent"].range)
     if kind == "forecast_overrun":
@@ -285,7 +288,6 @@ def _judge(
         value = spent + int(rest)
         extra = {"monthToDateUsd": spent / NANOS_PER_USD}
         state = level(value, threshold, rule.warning_percent)
-        return Evaluation(rule, state, period, value, threshold, "usd", extra)
-    return Evaluation(
-        rule, level(spent, threshold, rule.warning_percent), period, spent, threshold, "usd"
-    )
+        return Evaluation(rule, state, period, value, threshold, "usd", extra, needs["spent"].range)
+    state = level(spent, threshold, rule.warning_percent)
+    return Evaluation(rule, state, period, spent, threshold, "usd", {}, needs["spent"].range)
