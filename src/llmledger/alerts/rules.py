@@ -304,7 +304,7 @@ def parse_rule(body: Any, *, current: Rule | None = None, allow_private: bool = 
     fields it names; null clears an optional field, or restores a default). Every bad field is
     reported at once.
 
-    A webhook URL gets a fresh signing secret when it is first set, or when the body has
+    A webhook URL gets a fresh signing secret when it is set or changed, or when the body has
     ``rotateWebhookSecret: true``."""
     if not isinstance(body, Mapping):
         raise RuleError({"body": "must be a JSON object"})
@@ -353,6 +353,10 @@ def parse_rule(body: Any, *, current: Rule | None = None, allow_private: bool = 
     secret = None
     if merged["webhook_url"] is None:
         merged["webhook_secret"] = None
-    elif body.get("rotateWebhookSecret") is True or merged["webhook_secret"] is None:
+    elif (
+        body.get("rotateWebhookSecret") is True
+        or merged["webhook_secret"] is None
+        or (current is not None and merged["webhook_url"] != current.webhook_url)
+    ):
         secret = merged["webhook_secret"] = new_secret()
     return Parsed(merged, secret)
