@@ -189,6 +189,22 @@ class Settings(BaseSettings):
         description="Where a LiteLLM price sync downloads the catalog from by default.",
         json_schema_extra={"allowed": "an http:// or https:// URL"},
     )
+    openai_admin_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of OpenAI's organisation usage and costs API (report imports).",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
+    anthropic_admin_url: str = Field(
+        default="https://api.anthropic.com/v1",
+        description="Base URL of Anthropic's usage and cost report API (report imports).",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
+    reconciliation_drift_percent: Decimal = Field(
+        default=Decimal("2"),
+        ge=0,
+        le=100,
+        description="Tracked and reported figures further apart than this percentage are flagged.",
+    )
     max_price_file_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=1024,
@@ -251,7 +267,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
-    @field_validator("litellm_url")
+    @field_validator("litellm_url", "openai_admin_url", "anthropic_admin_url")
     @classmethod
     def _litellm_url(cls, value: str) -> str:
         parts = urlsplit(value)

@@ -72,6 +72,8 @@ BAD_VALUES = {
     "LLMLEDGER_ADMIN_EMAIL": "not-an-email",
     "LLMLEDGER_ADMIN_PASSWORD": "short",
     "LLMLEDGER_LITELLM_URL": "ftp://example.com/prices.json",
+    "LLMLEDGER_OPENAI_ADMIN_URL": "api.openai.com/v1",
+    "LLMLEDGER_ANTHROPIC_ADMIN_URL": "ftp://api.anthropic.com",
     "LLMLEDGER_FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.example",
 }
 #: more cases a user met, beyond one bad value per setting

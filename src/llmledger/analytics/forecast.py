@@ -83,8 +83,17 @@ def forecast(
     end = min(end, today)  # today is not over: it is not history
     start = min(start, end)
     month = to_us(month_start(now)) // 1_000_000
-    ranges: list[Range] = [(start * US, end * US), (month * US, (today + DAY_S) * US)]
-    rows, kind = aggregate(conn, ranges, filters, dims=("bucket",), measures=("cost_nanos",))
+    # month to date and today end at now, as in /global: an event stamped later (a client's
+    # clock ahead of ours) is not spent yet
+    ranges: list[Range] = [(start * US, end * US), (month * US, to_us(now))]
+    rows, kind = aggregate(
+        conn,
+        ranges,
+        filters,
+        dims=("bucket",),
+        measures=("cost_nanos",),
+        raw_from_us=history.raw_from_us,
+    )
     daily: dict[int, int] = {}
     for r in rows:
         day = r["bucket"] - r["bucket"] % DAY_S

@@ -12,7 +12,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from llmledger.events import FUTURE_SKEW, UsageEvent, exact_cost, metadata_json, parse_events
+from llmledger.events import (
+    FUTURE_SKEW,
+    MAX_STRING,
+    MIN_TIMESTAMP,
+    UsageEvent,
+    exact_cost,
+    metadata_json,
+    parse_events,
+)
 from llmledger.money import usd_to_nanos
 from llmledger.pricing.cost import Pricer
 from llmledger.store.rows import from_us, to_us
@@ -22,6 +30,7 @@ from llmledger.wire import WireEvent, parse_timestamp
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_US = dt.timedelta(microseconds=1)
 _SKEW_US = FUTURE_SKEW // _ONE_US
+_FLOOR_US = (MIN_TIMESTAMP - _EPOCH) // _ONE_US
 
 
 def prepare_events(
@@ -118,9 +127,9 @@ def prepare_wire(
     events: list[WireEvent], pricer: Pricer, *, key_org: str | None, now_us: int, open_from: int
 ) -> Prepared | None:
     """Rows for a fast-decoded batch, or ``None`` as soon as one event needs the contract's
-    judgement (a part above its whole, a timestamp too far ahead, another organisation than the
-    ingest key's, a cost or metadata to refuse): the caller then takes the slow path, which
-    words the errors."""
+    judgement (a part above its whole, a timestamp too far ahead or before the floor, another
+    organisation than the ingest key's, a cost or metadata to refuse): the caller then takes
+    the slow path, which words the errors."""
     rows = []
     latest_us = now_us + _SKEW_US
     price = pricer.price_usage
@@ -139,6 +148,7 @@ def prepare_wire(
             org = e.org_id
             if (
                 ts_us > latest_us
+                or ts_us < _FLOOR_US
                 or cr + cw5 + cw1 > inp
                 or ia > inp
                 or rs + oa > out
@@ -149,6 +159,8 @@ def prepare_wire(
             reported = None if cost is None else usd_to_nanos(exact_cost(cost))  # type: ignore[arg-type]
             metadata = e.metadata
             provider = e.provider.lower()
+            if len(provider) > MAX_STRING:  # lower-casing lengthened it
+                return None
             model = e.model
             priced = price(provider, model, ts, e, reported_nanos=reported)
             rows.append(
