@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from llmledger.ledger import Ledger
 from llmledger.server.app import create_app
+from tests.admin.browser import chromium, visit  # noqa: F401  (the browser tests' fixtures)
 from tests.auth import conftest as access
 from tests.auth.conftest import MakeUser, Person, log_in
 from tests.conftest import Clock

@@ -13,7 +13,14 @@
     ["outputAudioPerMillion", "Output audio"], ["perRequest", "Per request"],
   ];
 
-  function money(value) { return value === null || value === undefined || value === "" ? "—" : "$" + value; }
+  // as the server shows an exact amount: at least cents once there is a fraction ($0.60, $8)
+  function money(value) {
+    if (value === null || value === undefined || value === "") { return "—"; }
+    var text = String(value);
+    var parts = text.split(".");
+    if (parts.length === 2) { text = parts[0] + "." + (parts[1].replace(/0+$/, "") + "00").slice(0, Math.max(2, parts[1].replace(/0+$/, "").length)); }
+    return text.charAt(0) === "-" ? "-$" + text.slice(1) : "$" + text;
+  }
   function el(tag, text, cls) {
     var node = document.createElement(tag);
     if (text !== undefined && text !== null) { node.textContent = text; }
@@ -87,7 +94,11 @@
   }
 
   function repriceOffer(box, suggestion, row) {
-    if (!suggestion) { return; }
+    if (!suggestion) {
+      box.appendChild(el("p", "No stored event is priced by this from " + day(row.effectiveFrom) +
+        " on, so there is nothing to re-price.", "note"));
+      return;
+    }
     var offer = el("div", null, "offer");
     offer.appendChild(el("p", suggestion.events + " stored events of " + suggestion.model +
       (suggestion.since ? " since " + day(suggestion.since) : "") + " were priced before this change." +
@@ -150,8 +161,14 @@
       td.dataset.shown = td.textContent;
       td.replaceChildren(input);
     });
+    var updated = tr.querySelector('[data-cell="updated"]');
+    updated.dataset.shown = updated.textContent;
+    var from = el("input");
+    from.type = "date";
+    from.name = "effectiveFrom";
+    from.setAttribute("aria-label", "effective from (empty: now) for " + tr.dataset.model);
+    updated.replaceChildren(from);
     var actions = tr.querySelector(".actions");
-    actions.dataset.html = "";
     Array.prototype.forEach.call(actions.children, function (b) { b.hidden = true; });
     var save = el("button", "Save", "small");
     save.type = "button";
@@ -173,6 +190,8 @@
         td.textContent = td.dataset.shown;
       }
     });
+    var updated = tr.querySelector('[data-cell="updated"]');
+    updated.textContent = row ? day(row.changedAt) : updated.dataset.shown;
     var actions = tr.querySelector(".actions");
     actions.querySelectorAll("[data-save], [data-cancel]").forEach(function (b) { b.remove(); });
     Array.prototype.forEach.call(actions.children, function (b) { b.hidden = false; });
@@ -181,7 +200,7 @@
 
   function save(tr) {
     var body = {};
-    tr.querySelectorAll("td[data-field] input").forEach(function (input) {
+    tr.querySelectorAll("td[data-field] input, input[name=effectiveFrom]").forEach(function (input) {
       if (input.value.trim() !== "") { body[input.name] = input.value.trim(); }
     });
     return L.api("PUT", BASE + "/models/" + tr.dataset.id, body).then(function (row) {
@@ -191,7 +210,6 @@
       var tag = tr.querySelector('[data-cell="source"]');
       tag.textContent = SOURCES[row.source];
       tag.className = "tag tag-" + row.source;
-      tr.querySelector('[data-cell="updated"]').textContent = day(row.changedAt);
       if (!tr.querySelector("[data-delete]")) {
         var del = el("button", "Delete", "small danger");
         del.type = "button";
