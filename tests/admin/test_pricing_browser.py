@@ -109,7 +109,7 @@ def test_a_litellm_sync_from_an_uploaded_file_previews_then_applies(visit, tmp_p
     before = admin.api("GET", f"{API}/models", params={"source": "litellm"}).json()
     assert before["total"] == 0
     preview.locator("[data-apply-sync]").click()
-    expect(admin.page.locator(".toast")).to_contain_text(f"Synced: {added} added")
+    expect(admin.page.locator(".toast", has_text=f"Synced: {added} added")).to_be_visible()
     after = admin.api("GET", f"{API}/models", params={"source": "litellm"}).json()
     assert after["total"] == added
     admin.goto(f"{PAGE}?search=acme-noisy")
@@ -151,7 +151,7 @@ def test_a_manual_entry_is_added_and_deleted_from_the_page(visit) -> None:
     admin.goto(f"{PAGE}?search=acme-brain-1")
     admin.page.locator('tr[data-model="acme-brain-1"] [data-delete]').click()
     admin.confirm("Delete")
-    expect(admin.page.locator(".toast")).to_contain_text("Manual price deleted")
+    expect(admin.page.locator(".toast", has_text="Manual price deleted")).to_be_visible()
     found = admin.api("GET", f"{API}/models", params={"search": "acme-brain-1"}).json()
     assert found["total"] == 0
 
