@@ -17,6 +17,7 @@ from llmledger.alerts import rulebook
 from llmledger.alerts.rules import Rule, RuleError, parse_rule, rule_json
 from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
+from llmledger.server.alerts.answers import Deleted, RuleOut, RulesOut
 from llmledger.server.alerts.schemas import RuleChange, RuleIn
 from llmledger.server.deps import AuditDep, LedgerDep, OrgAdminDep, ReaderDep, RolesFirst
 
@@ -54,7 +55,7 @@ def _own_org(principal: Principal, values: dict[str, Any]) -> None:
         raise HTTPException(403, "org admins manage their own organisation's rules only")
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=RulesOut)
 def list_alerts(ledger: LedgerDep, principal: ReaderDep) -> dict[str, Any]:
     """Every rule the caller may see (an organisation's callers: its rules), by id."""
     with ledger.engine.connect() as conn:
@@ -80,7 +81,7 @@ def create_alert(
     return rule_json(rule, secret=parsed.secret)
 
 
-@router.get("/alerts/{id}")
+@router.get("/alerts/{id}", response_model=RuleOut)
 def get_alert(rule_id: RuleId, ledger: LedgerDep, principal: ReaderDep) -> dict[str, Any]:
     return rule_json(found(ledger, rule_id, principal))
 
@@ -107,7 +108,7 @@ def put_alert(
     return rule_json(rule, secret=parsed.secret)
 
 
-@router.delete("/alerts/{id}")
+@router.delete("/alerts/{id}", response_model=Deleted)
 def delete_alert(
     rule_id: RuleId, ledger: LedgerDep, principal: OrgAdminDep, audit: AuditDep
 ) -> dict[str, Any]:
