@@ -9,6 +9,7 @@ An event whose parts exceed its whole is rejected.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -19,6 +20,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -34,9 +36,43 @@ from llmledger.money import MoneyError, usd_to_nanos
 
 MAX_STRING = 256
 MAX_METADATA_BYTES = 8 * 1024
+#: objects and arrays inside one another, counting ``metadata`` itself
+MAX_METADATA_DEPTH = 32
+#: metadata integers are signed 64-bit, what every JSON reader downstream can hold exactly
+MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
 MAX_TOKENS = 10**12  # far above any real request; keeps sums far inside BIGINT
 MAX_COST_USD = Decimal(1_000_000)
 FUTURE_SKEW = dt.timedelta(minutes=10)
+#: the earliest timestamp accepted (in UTC): older ones are mistakes (a zero date, a Unix time
+#: in the wrong unit) that no reader could place in a range
+MIN_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+#: RFC 3339's date-time: seconds required, an offset required and written with its colon; as
+#: the RFC allows, ``t``/``z`` in lower case and a space for the ``T``
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    """Refuse what pydantic would otherwise read as a time: Unix seconds (a number or a string
+    of digits), offsets without a colon, minutes without seconds."""
+    if isinstance(value, str):
+        if _RFC3339.fullmatch(value) is None:
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            raise ValueError(
+                f"{shown!r} is not an RFC 3339 timestamp with a timezone offset (such as "
+                "2026-12-07T10:00:00Z or 2026-12-07T15:30:00+05:30)"
+            )
+    elif isinstance(value, int | float):
+        what = "a boolean" if isinstance(value, bool) else "a number"
+        raise ValueError(
+            "must be an RFC 3339 string with a timezone offset (such as 2026-12-07T10:00:00Z), "
+            f"not {what}"
+        )
+    return value
 
 
 def _no_nul(value: str) -> str:
@@ -47,10 +83,37 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# strings are kept exactly as sent (no trimming): a label is the caller's own name for a thing
+def _trimmed(value: str) -> str:
+    # what a filter or a URL would name: filters strip their values the same way
+    return value.strip()
+
+
+def _named(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+#: a provider or a model: stripped of surrounding whitespace, never empty
 Label = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_STRING), AfterValidator(_no_nul)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_STRING),
+    AfterValidator(_no_nul),
+    AfterValidator(_trimmed),
+    AfterValidator(_named),
 ]
+#: an attribution (organisation, user, agent, session...): stripped of surrounding whitespace,
+#: so that the listing, a drill-down and a filter name the same thing
+Attribution = (
+    Annotated[
+        str,
+        StringConstraints(max_length=MAX_STRING),
+        AfterValidator(_no_nul),
+        AfterValidator(_trimmed),
+    ]
+    | None
+)
+#: an outcome detail (error type, request id): kept exactly as sent
 OptLabel = Annotated[str, StringConstraints(max_length=MAX_STRING), AfterValidator(_no_nul)] | None
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
 
@@ -92,19 +155,19 @@ class UsageEvent(BaseModel):
     )
 
     event_id: uuid.UUID
-    timestamp: AwareDatetime
+    timestamp: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
     provider: Label
     model: Label
 
-    org_id: OptLabel = None
-    user_id: OptLabel = None
-    agent: OptLabel = None
-    session_id: OptLabel = None
-    agent_session_id: OptLabel = None
-    agent_execution_id: OptLabel = None
-    agent_plan_id: OptLabel = None
-    operation: OptLabel = None
-    tier: OptLabel = None
+    org_id: Attribution = None
+    user_id: Attribution = None
+    agent: Attribution = None
+    session_id: Attribution = None
+    agent_session_id: Attribution = None
+    agent_execution_id: Attribution = None
+    agent_plan_id: Attribution = None
+    operation: Attribution = None
+    tier: Attribution = None
     metadata: dict[str, Any] | None = None
 
     input_tokens: Count = 0
@@ -130,7 +193,24 @@ class UsageEvent(BaseModel):
     @field_validator("provider")
     @classmethod
     def _provider_lower(cls, value: str) -> str:
-        return value.lower()
+        lowered = value.lower()
+        # lower-casing can lengthen a string ("İ" is two characters in lower case): the limit
+        # is on what is stored
+        if len(lowered) > MAX_STRING:
+            raise ValueError(
+                f"must be at most {MAX_STRING} characters once lower-cased (it has {len(lowered)})"
+            )
+        return lowered
+
+    @field_validator("timestamp")
+    @classmethod
+    def _not_before_the_floor(cls, value: dt.datetime) -> dt.datetime:
+        if value < MIN_TIMESTAMP:
+            raise ValueError(
+                f"{value.isoformat()} is before 2000-01-01T00:00:00Z, the earliest timestamp "
+                "accepted"
+            )
+        return value
 
     @field_validator("cost_usd", mode="before")
     @classmethod
@@ -191,10 +271,11 @@ def exact_cost(value: Any) -> Decimal | None:
 
 
 def metadata_json(value: dict[str, Any] | None) -> str | None:
-    """``metadata`` as the JSON text that is stored; ``ValueError`` if it is too large or holds
-    what JSON cannot (an integer beyond 64 bits)."""
+    """``metadata`` as the JSON text that is stored; ``ValueError`` if it is too large, nested
+    too deeply or holds what JSON cannot (an integer beyond 64 bits)."""
     if value is None:
         return None
+    _check_nesting_and_integers(value)
     try:
         text = orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
@@ -202,6 +283,26 @@ def metadata_json(value: dict[str, Any] | None) -> str | None:
     if len(text) > MAX_METADATA_BYTES:
         raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
     return text.decode()
+
+
+def _check_nesting_and_integers(value: dict[str, Any]) -> None:
+    # a walk with its own stack: a value nested far too deeply must not exhaust Python's
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise ValueError(
+                f"must nest objects and arrays at most {MAX_METADATA_DEPTH} levels deep "
+                "(counting metadata itself)"
+            )
+        for item in node.values() if isinstance(node, dict) else node:
+            if isinstance(item, dict | list | tuple):
+                stack.append((item, depth + 1))
+            elif isinstance(item, int) and not MIN_INT64 <= item <= MAX_INT64:
+                raise ValueError(
+                    f"integer {item} is outside the signed 64-bit range ({MIN_INT64} to "
+                    f"{MAX_INT64}); send it as a string"
+                )
 
 
 class EventRejected(ValueError):

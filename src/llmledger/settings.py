@@ -218,6 +218,22 @@ class Settings(BaseSettings):
         description="Where a LiteLLM price sync downloads the catalog from by default.",
         json_schema_extra={"allowed": "an http:// or https:// URL"},
     )
+    openai_admin_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of OpenAI's organisation usage and costs API (report imports).",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
+    anthropic_admin_url: str = Field(
+        default="https://api.anthropic.com/v1",
+        description="Base URL of Anthropic's usage and cost report API (report imports).",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
+    reconciliation_drift_percent: Decimal = Field(
+        default=Decimal("2"),
+        ge=0,
+        le=100,
+        description="Tracked and reported figures further apart than this percentage are flagged.",
+    )
     max_price_file_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=1024,
@@ -243,6 +259,59 @@ class Settings(BaseSettings):
         min_length=16,  # a shorter token can be guessed
         description="A bearer token that may read GET /metrics and nothing else; default: none "
         "(admin credentials only).",
+    )
+
+    # -- alert delivery (docs/alerts.md, "Channels and settings") ----------------------------
+    public_url: str | None = Field(
+        default=None,
+        description="The dashboard's address as users reach it (https://llmledger.example.com); "
+        "alert messages link to it.",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server alert emails are sent through; unset: email alerts are not sent.",
+        json_schema_extra={"allowed": "a host name or IP address (no spaces)"},
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the SMTP server; default: 587 for starttls, 465 for tls, 25 for none.",
+    )
+    smtp_username: str | None = Field(
+        default=None,
+        max_length=256,
+        description="User name to log in to the SMTP server with; unset: no login.",
+        json_schema_extra={"allowed": "text of at most 256 characters, no line breaks"},
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None,
+        max_length=1024,
+        description="Password of LLMLEDGER_SMTP_USERNAME.",
+        json_schema_extra={"allowed": "text of at most 1024 characters, no line breaks"},
+    )
+    smtp_from: str = Field(
+        default="llmledger@localhost",
+        max_length=320,
+        description="The From address of alert emails.",
+        json_schema_extra={"allowed": "an email address (name@example.com)"},
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="How the SMTP connection is protected: starttls (upgrade a plain "
+        "connection), tls (TLS from the start), none.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30, gt=0, description="Seconds an SMTP connection or reply may take."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, description="Seconds a Slack or webhook request may take."
+    )
+    allow_private_webhooks: bool = Field(
+        default=False,
+        description="Let Slack and webhook URLs point at private, loopback and link-local "
+        "addresses, and use plain http (receivers on a private network; tests).",
     )
 
     # -- checks beyond the types: a bad value is refused when the settings are read, before
@@ -307,7 +376,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
-    @field_validator("litellm_url")
+    @field_validator("litellm_url", "openai_admin_url", "anthropic_admin_url")
     @classmethod
     def _litellm_url(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -316,6 +385,43 @@ class Settings(BaseSettings):
         if not parts.netloc:
             raise ValueError("no host")
         return value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _smtp_host(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() == "":
+            return None
+        if value is not None and any(c.isspace() or c == "/" for c in value):
+            raise ValueError("it holds a space or a /")
+        return value
+
+    @field_validator("smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _no_line_breaks(cls, value: object) -> object:
+        if value == "":
+            return None
+        if isinstance(value, str) and any(c in value for c in "\r\n\x00"):
+            raise ValueError("it holds a line break")
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str) -> str:
+        if not _EMAIL.match(value.strip()):
+            raise ValueError("it is not NAME@DOMAIN")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{parts.scheme or 'no'} scheme")
+        if not parts.netloc or any(c.isspace() for c in value):
+            raise ValueError("no host, or a space")
+        return value.rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

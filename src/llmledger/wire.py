@@ -14,9 +14,11 @@ against random batches).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 import msgspec
+import orjson
 from msgspec import Meta
 
 from llmledger.events import MAX_STRING, MAX_TOKENS, UsageEvent
@@ -88,7 +90,14 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Batch)
+_PLAIN = msgspec.json.Decoder()
 parse_timestamp = dt.datetime.fromisoformat
+#: a JSON integer outside the signed 64-bit range has at least 19 digits
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+class NotJSON(ValueError):
+    """The body cannot be read as JSON (the message says why)."""
 
 
 def decode_batch(body: bytes, *, max_events: int) -> list[WireEvent] | None:
@@ -99,6 +108,28 @@ def decode_batch(body: bytes, *, max_events: int) -> list[WireEvent] | None:
         return None
     try:
         events = _DECODER.decode(body).events
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     return events if len(events) <= max_events else None
+
+
+def decode_plain(body: bytes) -> Any:
+    """The body as plain JSON values, for the contract to judge event by event.
+
+    msgspec reads it, as the fast path does, so integers stay exact (orjson would turn one
+    beyond 64 bits into a float, which the contract could no longer refuse). Its nesting limit
+    follows Python's recursion limit; a body it cannot follow is read by orjson, whose limit
+    is a fixed 1,024 levels, unless the body holds a number long enough to lose precision
+    there."""
+    try:
+        return _PLAIN.decode(body)
+    except msgspec.DecodeError as exc:
+        raise NotJSON(str(exc)) from None
+    except RecursionError:
+        pass
+    if _LONG_DIGITS.search(body):
+        raise NotJSON("nested too deeply to be read exactly")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise NotJSON(str(exc)) from None

@@ -63,24 +63,50 @@ US = 10**6
     ),
     instants=st.lists(st.integers(0, 5 * D * US), max_size=40),
 )
-def test_cover_gives_every_instant_to_one_part_and_each_row_to_its_ranges(ranges, instants):
-    plan = cover(ranges)
+@pytest.mark.parametrize("raw_from", [None, 0, 2 * D * US])
+@pytest.mark.parametrize("unit", [H, D])
+def test_cover_gives_every_instant_to_one_part_and_each_row_to_its_ranges(
+    ranges, instants, raw_from, unit
+):
+    """Each instant is counted once, in the ranges that hold it: a complement's bucket adds it
+    and its taken-away part (its rows in that bucket) subtracts it again where it is not the
+    edge's. The unit is the rollups' hour or user_day's day."""
+    plan = cover(ranges, unit * US, raw_from)
     for span in plan.spans:
         unit = D if span.grain == "day" else H
         assert span.start % unit == 0 and span.end % unit == 0
     for x in instants:
+        hour = x // US // H * H
         rows = [
-            {"bucket": x // US // (D if s.grain == "day" else H) * (D if s.grain == "day" else H)}
+            (
+                {
+                    "bucket": x
+                    // US
+                    // (D if s.grain == "day" else H)
+                    * (D if s.grain == "day" else H)
+                },
+                1,
+            )
             for s in plan.spans
             if s.start * US <= x < s.end * US
         ]
-        rows += [{"bucket": x // US // H * H, "at": a} for a, b in plan.edges if a <= x < b]
+        rows += [({"bucket": hour, "at": a}, 1) for a, b in plan.edges if a <= x < b]
+        for c in plan.complements:
+            if c.unit[0] <= x < c.unit[1]:
+                rows.append(({"bucket": c.unit[0] // US, "at": c.at}, 1))
+            if c.less[0] <= x < c.less[1]:
+                rows.append(({"bucket": c.unit[0] // US, "at": c.at}, -1))
         inside = [r for r in ranges if r[0] <= x < r[1]]
-        assert len(rows) == (1 if inside else 0)
-        for row in rows:  # a raw edge's rows are by the events' hour, and carry the edge's start
-            assert [r for r in ranges if contains(r, row)] == inside
-    for a, b in plan.edges:  # raw events only for what no whole hour covers
-        assert b - a < 2 * H * US
+        for r in ranges:  # a raw edge's rows are by the events' hour, and carry the edge's start
+            assert sum(sign for row, sign in rows if contains(r, row)) == (r in inside)
+        assert sum(sign for _, sign in rows) == (1 if inside else 0)
+    for a, b in plan.edges:  # raw events only for what no whole unit covers
+        assert b - a < 2 * unit * US
+    for c in plan.complements:  # less than half a unit of raw events taken away
+        assert 2 * (c.less[1] - c.less[0]) < unit * US
+        assert raw_from is not None and c.unit[0] >= raw_from
+    if raw_from is None:
+        assert not plan.complements
 
 
 def test_edges_past_the_raw_events_widen_to_the_unit():

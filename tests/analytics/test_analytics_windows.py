@@ -61,6 +61,8 @@ def spread(start: dt.datetime, end: dt.datetime, seed: int = 3) -> list[UsageEve
     moment = start
     while moment < end:
         provider, model = rng.choice(MODELS)
+        # about 20 consecutive events (50 minutes) share a session id: windows cut sessions
+        session = f"s{len(out) // 20}" if rng.random() < 0.8 else None
         inp = rng.randint(0, 20_000)
         out.append(
             UsageEvent(
@@ -71,6 +73,7 @@ def spread(start: dt.datetime, end: dt.datetime, seed: int = 3) -> list[UsageEve
                 org_id=rng.choice(ORGS),
                 user_id=rng.choice(USERS),
                 agent=rng.choice(AGENTS),
+                session_id=session,
                 operation=rng.choice(OPERATIONS),
                 tier=rng.choice(TIERS),
                 input_tokens=inp,
@@ -169,6 +172,8 @@ def test_every_endpoint_counts_the_window_asked(edges: DataSet, name: str) -> No
         assert csv_sums["events"] == len(rows)
         check_totals_and_breakdowns(edges, params, window, rows)
         check_series(edges, params, window, rows)
+        check_sessions(edges, params, window)
+        check_forecast(edges, params, window)
         log = edges.get("/requests", limit=1000, **params)
         assert {x["eventId"] for x in log["requests"]} == {r["event_id"] for r in rows}
 
@@ -205,7 +210,9 @@ def check_totals_and_breakdowns(
     assert money(detail["totals"]) == raw_money(acme)
     assert sum(p["costNanos"] for p in detail["trend"]) == raw_money(acme)[0]
 
+    assert detail["widened"] is None
     models = data.get("/by-model", **params)
+    assert models["widened"] is None
     expected = group(rows, lambda r: (r["provider"], r["model"]))
     assert {(m["provider"], m["model"]): m["costNanos"] for m in models["models"]} == {
         k: v["cost"] for k, v in expected.items()
@@ -216,17 +223,26 @@ def check_totals_and_breakdowns(
         tail = [r for r in tail if (r["provider"], r["model"]) == (m["provider"], m["model"])]
         assert m["sparkline"][-1] == usd(sums(tail)["cost"])
     agents = data.get("/by-agent", **params)
+    assert agents["widened"] is None
     assert {a["agent"]: money(a) for a in agents["agents"]} == by(rows, "agent")
     ops = data.get("/by-operation", **params)
+    assert ops["widened"] is None
     assert {o["operation"]: money(o) for o in ops["operations"]} == by(rows, "operation")
     users = data.get("/by-user", limit=1000, **params)
+    assert users["widened"] is None
     assert users["totalCostUsd"] == usd(raw[0])
     mine = group([r for r in rows if r["user_id"]], lambda r: (label(r["org_id"]), r["user_id"]))
     assert {(u["orgId"], u["userId"]): u["costNanos"] for u in users["users"]} == {
         k: v["cost"] for k, v in mine.items()
     }
     what_if = data.get("/what-if", asModel="gpt-4o", **params)
+    assert what_if["widened"] is None
     assert what_if["actualCostUsd"] == usd(raw[0])
+    daily = group(rows, lambda r: r["ts_us"] // (DAY * 10**6))
+    assert {d["date"]: d["actualCostUsd"] for d in what_if["days"]} == {
+        dt.datetime.fromtimestamp(day * DAY, dt.UTC).date().isoformat(): usd(v["cost"])
+        for day, v in daily.items()
+    }
 
 
 def check_series(
@@ -244,8 +260,63 @@ def check_series(
             assert point["costNanos"] == sums(pick_us(data.rows, inside, **filters))["cost"]
         assert sum(s["costUsd"] for s in out["series"]) == pytest.approx(usd(sums(rows)["cost"]))
     pattern = data.get("/usage-pattern", **params)
+    assert pattern["widened"] is None
     assert sum(c["costNanos"] for c in pattern["cells"]) == sums(rows)["cost"]
     assert sum(c["requests"] for c in pattern["cells"]) == sums(rows)["requests"]
+
+
+def check_sessions(data: DataSet, params: dict[str, Any], window: tuple[int, int]) -> None:
+    """A session is listed when its span (first to last event) meets the window and, for a
+    filter that only raw events answer, when one of its events in the window matches; its
+    figures are the whole session's."""
+    filters = {k: v for k, v in params.items() if k not in ("startDate", "endDate")}
+    if "userId" in filters:  # the session's user is a stored figure, not a window question
+        return
+    whole = group(
+        [r for r in data.rows if r["session_id"]], lambda r: (label(r["org_id"]), r["session_id"])
+    )
+    spans = group_rows([r for r in data.rows if r["session_id"]])
+    expected = {}
+    for key, members in spans.items():
+        first, last = min(r["ts_us"] for r in members), max(r["ts_us"] for r in members)
+        if not (first < window[1] and last >= window[0]):
+            continue
+        if "agent" in filters and all(r["agent"] != filters["agent"] for r in members):
+            continue
+        if "model" in filters and not pick_us(members, window, model=filters["model"]):
+            continue
+        expected[key] = (whole[key]["cost"], whole[key]["requests"])
+    assert expected, "the window must meet sessions for the test to mean anything"
+    out = data.get("/sessions", limit=1000, **params)
+    assert {
+        (s["orgId"], s["sessionId"]): (s["costNanos"], s["requests"]) for s in out["sessions"]
+    } == (expected)
+
+
+def group_rows(rows: list[dict[str, Any]]) -> dict[tuple[Any, str], list[dict[str, Any]]]:
+    out: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault((label(r["org_id"]), r["session_id"]), []).append(r)
+    return out
+
+
+def check_forecast(data: DataSet, params: dict[str, Any], window: tuple[int, int]) -> None:
+    """The forecast's history is the whole UTC days the window touches, up to today (a day is its
+    unit, and the answer names them); month to date and today are those of ``/global``."""
+    filters = {k: v for k, v in params.items() if k not in ("startDate", "endDate")}
+    out = data.get("/forecast", **params)
+    day_us = DAY * 10**6
+    today = to_us(NOW) // day_us * day_us  # not over: never history
+    start, end = window[0] // day_us * day_us, min(-(-window[1] // day_us) * day_us, today)
+    assert (us(out["historyStartDate"]), us(out["historyEndDate"])) == (start, end)
+    for point in out["history"]:
+        day = us(point["date"] + "T00:00:00Z")
+        assert point["costUsd"] == usd(
+            sums(pick_us(data.rows, (day, day + day_us), **filters))["cost"]
+        )
+    overview = data.get("/global", **params)
+    assert out["monthToDateCostUsd"] == overview["monthToDateCostUsd"]
+    assert out["todayCostUsd"] == overview["todayCostUsd"]
 
 
 def test_edges_past_the_retention_are_widened_and_say_so(ledger: Ledger) -> None:
@@ -296,3 +367,66 @@ def test_edges_past_the_retention_are_widened_and_say_so(ledger: Ledger) -> None
         out = data.get("/global", startDate=start, endDate=end)
         assert out["widened"] is None
         assert money(out) == raw_money(pick_us(rows, (us(start), us(end))))
+
+
+def test_what_lies_only_past_an_edge_is_not_listed(ledger: Ledger) -> None:
+    """An edge that fills most of its hour (or, from ``user_day``, its day) is counted as the
+    whole bucket less the rest of it: an organisation, model, agent, operation or user whose
+    events all lie in that rest is not in the answer, not even with zeros."""
+
+    def event(at: str, **who: Any) -> UsageEvent:
+        return UsageEvent(
+            event_id=uuid.uuid4(),
+            timestamp=dt.datetime.fromisoformat(at),
+            provider=who.pop("provider", "openai"),
+            model=who.pop("model", "gpt-4o"),
+            input_tokens=1000,
+            output_tokens=100,
+            **who,
+        )
+
+    inside = dict(org_id="acme", user_id="u1", agent="IRIS", operation="chat")
+    rest = dict(
+        org_id="tail",
+        user_id="late",
+        agent="LATE",
+        operation="late-op",
+        provider="anthropic",
+        model="claude-sonnet-4-20250514",
+    )
+    writer = EventWriter(ledger.engine, ledger.pricer, clock_us=lambda: to_us(NOW))
+    writer.write(
+        [
+            event("2026-11-12T01:58:00+00:00", **inside),
+            event("2026-11-12T03:10:00+00:00", **inside),
+            event("2026-11-12T03:57:00+00:00", **rest),  # after the window, in its last hour
+            event("2026-11-12T01:51:00+00:00", **rest),  # before the window, in its first hour
+            event("2026-11-11T10:00:00+00:00", **inside),
+            event("2026-11-11T20:30:00+00:00", **rest),
+        ]
+    )
+    with ledger.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(t.events))]
+    data = serve(ledger, rows, NOW, "any")
+    with data.client:
+        params = {"startDate": "2026-11-12T01:52:08Z", "endDate": "2026-11-12T03:53:41Z"}
+        assert [o["orgId"] for o in data.get("/by-org", **params)["orgs"]] == ["acme"]
+        assert [m["model"] for m in data.get("/by-model", **params)["models"]] == ["gpt-4o"]
+        assert [a["agent"] for a in data.get("/by-agent", **params)["agents"]] == ["IRIS"]
+        ops = data.get("/by-operation", **params)["operations"]
+        assert [o["operation"] for o in ops] == ["chat"]
+        assert [u["userId"] for u in data.get("/by-user", **params)["users"]] == ["u1"]
+        overview = data.get("/global", **params)
+        assert [p["provider"] for p in overview["byProvider"]] == ["openai"]
+        assert overview["totalRequests"] == 2
+        trend = data.get("/trends", groupBy="hour", splitBy="org", **params)
+        assert [s["orgId"] for s in trend["series"]] == ["acme"]
+        # user_day counts whole days: an end late in a day takes the rest of it away
+        params = {"startDate": "2026-11-11T00:00:00Z", "endDate": "2026-11-11T19:53:41Z"}
+        users = data.get("/by-user", **params)
+        assert users["answeredFrom"] == "user_day"
+        assert [u["userId"] for u in users["users"]] == ["u1"]
+        orgs = data.get("/by-org", userId="late", **params)
+        assert orgs["answeredFrom"] == "user_day"
+        assert orgs["orgs"] == []
+        assert data.get("/by-org", userId="u1", **params)["orgs"][0]["requests"] == 1

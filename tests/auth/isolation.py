@@ -48,6 +48,7 @@ BODY_VALUES = {
     "email": "someone@bravo.example",
     "password": "long enough password",
     "name": "bravo thing",
+    "thresholdCents": 100,  # an alert rule's budget
     **DATES,
 }
 

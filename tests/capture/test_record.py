@@ -134,6 +134,25 @@ def test_direct_mode_writes_into_the_database(ledger: Ledger, settings: Settings
     assert (totals["events"], totals["input_tokens"]) == (3, 33)
 
 
+def test_an_event_json_cannot_hold_is_refused_alone(
+    ledger: Ledger, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = settings.resolved_database_url
+    llmledger.configure(database_url=url, max_age=0.02)
+    try:
+        with caplog.at_level("WARNING", logger="llmledger"):
+            big = llmledger.record(provider="openai", model="gpt-4o", metadata={"n": 2**70})
+            edge = llmledger.record(provider="openai", model="gpt-4o", metadata={"n": 2**63})
+            llmledger.record(provider="openai", model="gpt-4o", input_tokens=7)
+            assert llmledger.flush(20)
+    finally:
+        llmledger.shutdown()
+    totals = LiveServer(settings).totals()
+    assert (totals["events"], totals["input_tokens"]) == (1, 7)
+    assert f"event {big} is not sent" in caplog.text
+    assert edge is not None  # encodable, so the contract refused it (outside signed 64 bits)
+
+
 def test_import_is_light() -> None:
     code = (
         "import sys, llmledger; "

@@ -242,12 +242,12 @@ def test_a_nul_in_a_string_rejects_that_event_only(client, admin, ledger):
     assert stored_count(ledger) == 1
 
 
-def test_labels_are_stored_exactly_as_sent(client, admin, ledger):
-    r = post(client, admin, [ev(agent=" padded ", operation="", model="gpt-4o")]).json()
+def test_attributions_are_trimmed_and_outcome_details_kept_as_sent(client, admin, ledger):
+    r = post(client, admin, [ev(agent=" padded ", operation="", errorType=" Timeout ")]).json()
     assert r["accepted"] == 1
     with ledger.engine.connect() as conn:
-        row = conn.execute(select(t.events.c.agent, t.events.c.operation)).one()
-    assert tuple(row) == (" padded ", "")
+        row = conn.execute(select(t.events.c.agent, t.events.c.operation, t.events.c.error_type))
+        assert tuple(row.one()) == ("padded", "", " Timeout ")
 
 
 def test_metadata_beyond_json_is_rejected_by_name():
@@ -255,4 +255,25 @@ def test_metadata_beyond_json_is_rejected_by_name():
 
     with pytest.raises(EventRejected) as caught:
         parse_event(ev(metadata={"n": 2**70}), now=NOW)
-    assert caught.value.errors[0].startswith("metadata: must be plain JSON")
+    assert caught.value.errors[0].startswith("metadata: integer 1180591620717411303424 is outside")
+
+
+def _gzip_cases() -> list[tuple[str, bytes]]:
+    raw = orjson.dumps({"events": [ev()]})
+    whole = gzip.compress(raw)
+    return [
+        ("trailing bytes", whole + b"junk"),
+        ("a second member", whole + gzip.compress(orjson.dumps({"events": [ev()]}))),
+        ("a truncated stream", whole[: len(whole) // 2]),
+        ("a corrupt stream", whole[:10] + bytes(b ^ 0x55 for b in whole[10:])),
+        ("no stream at all", b""),
+    ]
+
+
+@pytest.mark.parametrize(("case", "body"), _gzip_cases(), ids=[c for c, _ in _gzip_cases()])
+def test_gzip_that_is_not_one_whole_member_is_refused(client, admin, ledger, case, body):
+    headers = {**admin, "Content-Encoding": "gzip", "Content-Type": "application/json"}
+    r = client.post("/api/v1/events", content=body, headers=headers)
+    assert r.status_code == 400, (case, r.text)
+    assert r.json()["detail"].startswith("body is not valid gzip"), (case, r.text)
+    assert stored_count(ledger) == 0

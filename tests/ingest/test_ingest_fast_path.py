@@ -24,7 +24,7 @@ from llmledger.pricing.cost import Pricer
 from llmledger.pricing.resolve import PriceBook
 from llmledger.pricing.rows import PriceRow
 from llmledger.store.write import Prepared
-from llmledger.wire import decode_batch
+from llmledger.wire import NotJSON, decode_batch, decode_plain
 
 NOW_US = time.time_ns() // 1000
 NOW = dt.datetime.fromtimestamp(NOW_US / 1e6, dt.UTC)
@@ -51,8 +51,8 @@ def fast(body: bytes, pricer: Pricer, key_org: str | None) -> Prepared | None:
 def slow(body: bytes, pricer: Pricer, key_org: str | None) -> tuple[Prepared, list[Any]] | None:
     """What the contract makes of the body; ``None`` when the body is refused as a whole."""
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        payload = decode_plain(body)
+    except NotJSON:
         return None
     if not isinstance(payload, dict) or set(payload) != {"events"}:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,13 +56,29 @@ _TEXT = ("org_id", "user_id", "agent", "session_id", "operation", "provider", "m
 _COLUMNS = ("id", "ts_us", *_TEXT, *TOKEN_FIELDS, "requests", "cost_nanos", "cost_source")
 _TAIL = ("latency_ms", "success", "event_id", "metadata")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: what a spreadsheet may skip before it reads a formula: whitespace, controls (newlines...),
+#: format characters (zero-width spaces and joiners, the BOM, direction marks)
+_INVISIBLE = frozenset(("Zs", "Zl", "Zp", "Cc", "Cf"))
 
 
 def neutralise(text: str | None) -> str:
-    """A text cell that no spreadsheet evaluates (``=1+1`` becomes ``'=1+1``)."""
+    """A text cell that no spreadsheet evaluates (``=1+1`` becomes ``'=1+1``): one that starts
+    with a formula character once leading whitespace and invisible characters are skipped,
+    full-width and small forms (U+FF1D, U+FE62...) read as the ASCII ones."""
     if not text:
         return ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    first = text[0]
+    if first.isascii() and first.isalnum():  # nearly every cell
+        return text
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in _INVISIBLE:
+            continue
+        if unicodedata.normalize("NFKC", char).startswith(_FORMULA_START[:4]):
+            return "'" + text
+        break
+    return text
 
 
 def _line(r: Row[Any]) -> list[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -83,8 +83,17 @@ def forecast(
     end = min(end, today)  # today is not over: it is not history
     start = min(start, end)
     month = to_us(month_start(now)) // 1_000_000
-    ranges: list[Range] = [(start * US, end * US), (month * US, (today + DAY_S) * US)]
-    rows, kind = aggregate(conn, ranges, filters, dims=("bucket",), measures=("cost_nanos",))
+    # month to date and today end at now, as in /global: an event stamped later (a client's
+    # clock ahead of ours) is not spent yet
+    ranges: list[Range] = [(start * US, end * US), (month * US, to_us(now))]
+    rows, kind = aggregate(
+        conn,
+        ranges,
+        filters,
+        dims=("bucket",),
+        measures=("cost_nanos",),
+        raw_from_us=history.raw_from_us,
+    )
     daily: dict[int, int] = {}
     for r in rows:
         day = r["bucket"] - r["bucket"] % DAY_S
@@ -132,3 +141,18 @@ def forecast(
         "budget": None,
         "answeredFrom": kind,
     }
+
+
+def projection(daily: Mapping[int, int], start: int, end: int) -> Callable[[int], float]:
+    """The forecast's model fitted to the costs (nano-dollars by UTC day start, in seconds) of
+    the whole days ``[start, end)``: the projected cost in USD of any day (used by the
+    ``forecast_overrun`` alerts)."""
+    days = list(range(start, end, DAY_S))
+    costs = [usd(daily.get(d, 0)) for d in days]
+    factors, intercept, slope, _ = _fit(days, costs)
+
+    def projected(day: int) -> float:
+        index = (day - start) // DAY_S
+        return max((intercept + slope * index) * factors[_weekday(day)], 0.0)
+
+    return projected

@@ -19,7 +19,8 @@ edge is widened to the whole hour (or day) instead: ``counted`` says to what.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Label,
     Select,
     case,
     cast,
@@ -134,6 +136,7 @@ def _user_day(span: Span, filters: Filters, dims: Sequence[str], measures: Seque
     return q
 
 
+@cache
 def _raw_dim(name: str) -> ColumnElement[Any]:
     e = t.events.c
     if name == "bucket":
@@ -143,19 +146,22 @@ def _raw_dim(name: str) -> ColumnElement[Any]:
     return func.coalesce(e[name], literal_column("''")).label(name)
 
 
-def _raw_measure(name: str) -> ColumnElement[Any]:
+@cache
+def _raw_measure(name: str) -> Label[Any]:
+    """A measure of one raw event, built once: building the expressions anew for every part
+    of every query cost more than running the query."""
     e = t.events.c
     fallback = e.cost_source == "fallback"
-    exprs: dict[str, ColumnElement[Any]] = {
-        "events": literal_column("1"),
-        "latency_ms_sum": func.coalesce(e.latency_ms, 0),
-        "latency_count": case((e.latency_ms.is_(None), 0), else_=1),
-        "fallback_requests": case((fallback, e.requests), else_=0),
-        "fallback_cost_nanos": case((fallback, e.cost_nanos), else_=0),
-        "provider_cost_nanos": case((e.cost_source == "provider", e.cost_nanos), else_=0),
+    exprs: dict[str, Callable[[], ColumnElement[Any]]] = {
+        "events": lambda: literal_column("1"),
+        "latency_ms_sum": lambda: func.coalesce(e.latency_ms, 0),
+        "latency_count": lambda: case((e.latency_ms.is_(None), 0), else_=1),
+        "fallback_requests": lambda: case((fallback, e.requests), else_=0),
+        "fallback_cost_nanos": lambda: case((fallback, e.cost_nanos), else_=0),
+        "provider_cost_nanos": lambda: case((e.cost_source == "provider", e.cost_nanos), else_=0),
     }
     expr = exprs.get(name)
-    return (expr if expr is not None else e[name]).label(name)
+    return (expr() if expr is not None else e[name]).label(name)
 
 
 def raw_where(q: Select, filters: Filters) -> Select:
@@ -169,12 +175,27 @@ def raw_where(q: Select, filters: Filters) -> Select:
 
 
 def _events(
-    start_us: int, end_us: int, filters: Filters, dims: Sequence[str], measures: Sequence[str]
+    start_us: int,
+    end_us: int,
+    filters: Filters,
+    dims: Sequence[str],
+    measures: Sequence[str],
+    *,
+    less: int | None = None,
 ) -> Select:
+    """The raw events of ``[start_us, end_us)``, by the hour they lie in; ``less``: a
+    complement's part to take away from its bucket, which starts at ``less`` (seconds): the
+    measures negated, and that bucket for every row, so that they meet the bucket's rows."""
     e = t.events.c
-    q = select(*(_raw_dim(d) for d in dims), *(_raw_measure(m) for m in measures)).where(
-        e.ts_us >= start_us, e.ts_us < end_us
-    )
+    sums = [_raw_measure(m) for m in measures]
+    columns = [_raw_dim(d) for d in dims]
+    if less is not None:
+        sums = [(-m.element).label(m.name) for m in sums]
+        columns = [
+            cast(literal_column(str(int(less))), BigInteger).label("bucket") if d == "bucket" else c
+            for d, c in zip(dims, columns, strict=True)
+        ]
+    q = select(*columns, *sums).where(e.ts_us >= start_us, e.ts_us < end_us)
     if "user_id" in dims:  # a user breakdown lists users, not "no user"
         q = q.where(e.user_id.is_not(None), e.user_id != "")
     return raw_where(q, filters)
@@ -205,35 +226,49 @@ def source(
     open_from: int,
     hourly: bool = False,
     raw_from_us: int = 0,
-) -> tuple[FromClause, Kind]:
+) -> tuple[FromClause, Kind, bool]:
     """Rows of (dims, measures) covering ``ranges`` (microseconds) as ``counted`` counts them;
     ``hourly`` when every bucket must be an hour. ``open_from``: the first open day;
-    ``raw_from_us``: where raw events begin. Rows by bucket from raw edges carry ``at``."""
+    ``raw_from_us``: where raw events begin. Rows by bucket from raw edges carry ``at``. The
+    last value says whether some rows take away (see ``spans.Complement``): groups whose
+    ``events`` sum to zero are then empty."""
     kind = kind_of(filters, dims, measures, hourly=hourly)
     unit = _UNIT[kind]
     ranges = [spans.counted(r, unit, raw_from_us) for r in ranges]
-    plan = spans.cover(ranges, unit)
+    plan = spans.cover(ranges, unit, raw_from_us)
+    if plan.complements and "events" not in measures:
+        # a group whose events all lie in a complement's taken-away part sums to zero: its
+        # count of events lets ``aggregate`` leave it out
+        measures = [*measures, "events"]
     # rows by bucket from raw edges say where their edge starts (see ``spans.contains``)
-    tag = "bucket" in dims and bool(plan.edges)
+    tag = "bucket" in dims and bool(plan.edges or plan.complements)
     parts: list[Select] = []
+
+    def bucketed(span: Span) -> list[Select]:
+        if kind == "user_day":  # its cover is whole days
+            return [_user_day(span, filters, dims, measures)]
+        grain = "hour" if hourly else span.grain
+        return [
+            _rollup(part, filters, dims, measures, open_from=open_from)
+            for part in _at(Span(grain, span.start, span.end), open_from)
+        ]
+
     for span in plan.spans:
-        if kind == "rollup":
-            grain = "hour" if hourly else span.grain
-            for part in _at(Span(grain, span.start, span.end), open_from):
-                q = _rollup(part, filters, dims, measures, open_from=open_from)
-                parts.append(_tagged(q, None) if tag else q)
-        else:  # user_day: its cover is whole days
-            q = _user_day(span, filters, dims, measures)
-            parts.append(_tagged(q, None) if tag else q)
+        parts.extend(_tagged(q, None) if tag else q for q in bucketed(span))
     for start, end in plan.edges:
         q = _events(start, end, filters, dims, measures)
         parts.append(_tagged(q, start) if tag else q)
+    for c in plan.complements:
+        grain: spans.Grain = "day" if kind == "user_day" else "hour"
+        whole = Span(grain, c.unit[0] // spans.US, c.unit[1] // spans.US)
+        taken = _events(*c.less, filters, dims, measures, less=whole.start)
+        parts.extend(_tagged(q, c.at) if tag else q for q in [*bucketed(whole), taken])
     if not parts:  # an empty range: a source with no rows
         q = _events(0, 0, filters, dims, measures)
         parts.append(_tagged(q, None) if tag else q)
     if len(parts) == 1:
-        return parts[0].subquery("src"), kind
-    return union_all(*parts).subquery("src"), kind
+        return parts[0].subquery("src"), kind, bool(plan.complements)
+    return union_all(*parts).subquery("src"), kind, bool(plan.complements)
 
 
 def aggregate(
@@ -257,7 +292,7 @@ def aggregate(
     if len(ranges) > 1 and "bucket" not in dims:
         raise ValueError("several ranges need the bucket dimension")
     open_from = open_days.open_from(conn)
-    src, kind = source(
+    src, kind, takes_away = source(
         ranges,
         filters,
         dims=dims,
@@ -271,6 +306,8 @@ def aggregate(
     q = select(*(src.c[d] for d in keys), *sums)
     if keys:
         q = q.group_by(*(src.c[d] for d in keys))
+    if takes_away and keys:
+        q = q.having(func.sum(src.c.events) != 0)
     if top is not None:
         by = sums[list(measures).index(top[0])]
         q = q.order_by(by.desc(), *(src.c[d] for d in dims)).limit(top[1])

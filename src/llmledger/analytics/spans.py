@@ -7,6 +7,9 @@ question compares several ranges at once (this period and the previous one, mont
 today), every range's boundaries become cuts, so that no bucket or edge straddles a boundary,
 and each row belongs to every range that contains its first instant (see ``contains``).
 
+An edge that fills most of its bucket is cheaper counted as the whole bucket less the raw
+events of the rest of it (``Complement``): at most half a bucket of raw events per edge.
+
 Raw events are kept for the retention only. ``counted`` widens an edge that lies before
 ``raw_from_us`` to the whole unit (hour or day) around it, which the rollups still hold.
 """
@@ -14,7 +17,7 @@ Raw events are kept for the retention only. ``counted`` widens an edge that lies
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -38,12 +41,25 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
+class Complement:
+    """An edge that fills most of its bucket, counted as the whole bucket (``unit``, from the
+    rollups) less the raw events of the rest of it (``less``): fewer raw events to read. Rows of
+    both carry ``at``, the first instant the edge holds (see ``contains``). Microseconds."""
+
+    unit: Range
+    less: Range
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Cover:
-    """What answers a set of ranges: rollup ``spans`` (seconds) for the whole buckets and raw
-    ``edges`` (microseconds) for the rest."""
+    """What answers a set of ranges: rollup ``spans`` (seconds) for the whole buckets, raw
+    ``edges`` (microseconds) for the rest, and ``complements`` for the edges that are cheaper
+    counted as a whole bucket less its other part."""
 
     spans: list[Span]
     edges: list[Range]
+    complements: list[Complement] = field(default_factory=list)
 
 
 def _ceil(value: int, unit: int) -> int:
@@ -89,12 +105,24 @@ def counted(range_: Range, unit_us: int | None, raw_from_us: int) -> Range:
     return start, end
 
 
-def cover(ranges: Sequence[Range], unit_us: int | None = US_PER_HOUR) -> Cover:
+def cover(
+    ranges: Sequence[Range], unit_us: int | None = US_PER_HOUR, raw_from_us: int | None = None
+) -> Cover:
     """The whole ``unit_us`` buckets inside ``ranges`` as rollup spans (whole days as day
     spans when the unit is an hour), and everything else as raw edges; ``unit_us=None``: all
-    raw."""
+    raw. With ``raw_from_us`` (where raw events begin), an edge that fills more than half of
+    its bucket, when no other range boundary cuts that bucket, becomes a ``Complement``."""
     whole: list[Range] = []
     edges: list[Range] = []
+    complements: list[Complement] = []
+    cuts = sorted({b for r in ranges for b in r})
+
+    def alone(unit: Range, cut: int) -> bool:
+        """Whether ``cut`` is the only range boundary strictly inside ``unit`` and the raw
+        events of ``unit`` are all kept."""
+        inner = [c for c in cuts if unit[0] < c < unit[1]]
+        return raw_from_us is not None and unit[0] >= raw_from_us and inner == [cut]
+
     for a, b in pieces(ranges):
         if unit_us is None:
             edges.append((a, b))
@@ -104,11 +132,19 @@ def cover(ranges: Sequence[Range], unit_us: int | None = US_PER_HOUR) -> Cover:
             edges.append((a, b))
             continue
         if a < u0:
-            edges.append((a, u0))
+            unit = (u0 - unit_us, u0)
+            if 2 * (u0 - a) > unit_us and alone(unit, a):
+                complements.append(Complement(unit, (unit[0], a), a))
+            else:
+                edges.append((a, u0))
         whole.append((u0 // US, u1 // US))
         if u1 < b:
-            edges.append((u1, b))
-    return Cover(spans(whole), edges)
+            unit = (u1, u1 + unit_us)
+            if 2 * (b - u1) > unit_us and alone(unit, b):
+                complements.append(Complement(unit, (b, unit[1]), u1))
+            else:
+                edges.append((u1, b))
+    return Cover(spans(whole), edges, complements)
 
 
 def spans(ranges: Sequence[Range]) -> list[Span]:

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from llmledger.capture.guard import log
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -36,8 +38,30 @@ class Sender(Protocol):
 
 
 def encode(events: list[dict[str, Any]]) -> bytes:
-    """The gzipped request body for a batch (also the spool file's content)."""
-    return gzip.compress(orjson.dumps({"events": events}), compresslevel=5)
+    """The gzipped request body for a batch (also the spool file's content). An event JSON
+    cannot hold (an integer beyond 64 bits in its metadata) is left out and logged: the
+    collector would refuse it, and it must not take the rest of its batch with it."""
+    try:
+        text = orjson.dumps({"events": events})
+    except TypeError:
+        text = orjson.dumps({"events": _encodable(events)})
+    return gzip.compress(text, compresslevel=5)
+
+
+def _encodable(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept = []
+    for event in events:
+        try:
+            orjson.dumps(event)
+        except TypeError as exc:
+            log.warning(
+                "llmledger: event %s is not sent: it cannot be written as JSON (%s)",
+                event.get("eventId"),
+                exc,
+            )
+        else:
+            kept.append(event)
+    return kept
 
 
 def decode(body: bytes) -> list[dict[str, Any]]:

@@ -12,7 +12,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from llmledger.events import FUTURE_SKEW, UsageEvent, exact_cost, metadata_json, parse_events
+from llmledger.events import (
+    FUTURE_SKEW,
+    MAX_STRING,
+    MIN_TIMESTAMP,
+    UsageEvent,
+    exact_cost,
+    metadata_json,
+    parse_events,
+)
 from llmledger.money import usd_to_nanos
 from llmledger.pricing.cost import Pricer
 from llmledger.store.rows import from_us, to_us
@@ -22,6 +30,7 @@ from llmledger.wire import WireEvent, parse_timestamp
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_US = dt.timedelta(microseconds=1)
 _SKEW_US = FUTURE_SKEW // _ONE_US
+_FLOOR_US = (MIN_TIMESTAMP - _EPOCH) // _ONE_US
 
 
 def prepare_events(
@@ -118,9 +127,9 @@ def prepare_wire(
     events: list[WireEvent], pricer: Pricer, *, key_org: str | None, now_us: int, open_from: int
 ) -> Prepared | None:
     """Rows for a fast-decoded batch, or ``None`` as soon as one event needs the contract's
-    judgement (a part above its whole, a timestamp too far ahead, another organisation than the
-    ingest key's, a cost or metadata to refuse): the caller then takes the slow path, which
-    words the errors."""
+    judgement (a part above its whole, a timestamp too far ahead or before the floor, another
+    organisation than the ingest key's, a cost or metadata to refuse): the caller then takes
+    the slow path, which words the errors."""
     rows = []
     latest_us = now_us + _SKEW_US
     price = pricer.price_usage
@@ -136,9 +145,11 @@ def prepare_wire(
             rs = e.reasoning_tokens
             ia = e.input_audio_tokens
             oa = e.output_audio_tokens
-            org = e.org_id
+            # attributions, providers and models are stored stripped, as the contract does
+            org = e.org_id and e.org_id.strip()
             if (
                 ts_us > latest_us
+                or ts_us < _FLOOR_US
                 or cr + cw5 + cw1 > inp
                 or ia > inp
                 or rs + oa > out
@@ -148,22 +159,24 @@ def prepare_wire(
             cost = e.cost_usd
             reported = None if cost is None else usd_to_nanos(exact_cost(cost))  # type: ignore[arg-type]
             metadata = e.metadata
-            provider = e.provider.lower()
-            model = e.model
+            provider = e.provider.strip().lower()
+            model = e.model.strip()
+            if not provider or not model or len(provider) > MAX_STRING:  # lower-casing can lengthen
+                return None
             priced = price(provider, model, ts, e, reported_nanos=reported)
             rows.append(
                 (
                     e.event_id,
                     ts_us,
                     org or key_org or "",
-                    e.user_id,
-                    e.agent,
-                    e.session_id,
-                    e.agent_session_id,
-                    e.agent_execution_id,
-                    e.agent_plan_id,
-                    e.operation,
-                    e.tier,
+                    e.user_id and e.user_id.strip(),
+                    e.agent and e.agent.strip(),
+                    e.session_id and e.session_id.strip(),
+                    e.agent_session_id and e.agent_session_id.strip(),
+                    e.agent_execution_id and e.agent_execution_id.strip(),
+                    e.agent_plan_id and e.agent_plan_id.strip(),
+                    e.operation and e.operation.strip(),
+                    e.tier and e.tier.strip(),
                     provider,
                     model,
                     inp,

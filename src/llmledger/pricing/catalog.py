@@ -154,6 +154,13 @@ def in_force(
     return sorted(winners, key=lambda r: r.key)
 
 
+def providers(conn: Connection) -> list[str]:
+    """Every provider the catalog has rows for (the fallback aside), for a filter's choices."""
+    c = price_rows.c
+    q = select(func.lower(c.provider)).where(c.source != "fallback").distinct()
+    return sorted(str(p) for (p,) in conn.execute(q))
+
+
 def _insert(conn: Connection, row: PriceRow, now: dt.datetime) -> PriceRow:
     res = conn.execute(price_rows.insert().values(**row_to_db(row, changed_us=to_us(now))))
     made = get_row(conn, int(res.inserted_primary_key[0]))  # type: ignore[index]

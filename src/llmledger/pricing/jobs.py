@@ -88,9 +88,16 @@ def report_json(p: RepriceProgress) -> dict[str, Any]:
 
 def get_job(conn: Connection, job_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(reprice_jobs).where(reprice_jobs.c.id == job_id)).first()
-    if row is None:
-        return None
-    m = row._mapping
+    return None if row is None else _job_json(row._mapping)
+
+
+def recent_jobs(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest jobs, newest first (ids are time-ordered)."""
+    q = select(reprice_jobs).order_by(reprice_jobs.c.created_us.desc(), reprice_jobs.c.id.desc())
+    return [_job_json(r._mapping) for r in conn.execute(q.limit(limit))]
+
+
+def _job_json(m: Any) -> dict[str, Any]:
     p = RepriceProgress(
         total=m["total"],
         scanned=m["scanned"],

@@ -15,7 +15,17 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from llmledger.auth.bootstrap import ensure_first_admin
 from llmledger.auth.passwords import hasher_for
 from llmledger.ledger import Ledger
-from llmledger.server import access, analytics, health, ingest, metrics, pricing, reference, web
+from llmledger.server import (
+    access,
+    alerts,
+    analytics,
+    health,
+    ingest,
+    metrics,
+    pricing,
+    reference,
+    web,
+)
 from llmledger.server.access.guard import AuthGuard
 from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
@@ -95,4 +105,5 @@ def create_app(
     analytics.include(app)
     app.include_router(reference.router)
     pricing.include(app)
+    alerts.include(app)
     return app

@@ -18,7 +18,7 @@ from llmledger.store.rows import to_us
 router = APIRouter(prefix="/api/v1/admin", tags=["access"], route_class=RolesFirst)
 
 
-def _instant(param: str, value: str | None, *, end: bool) -> int | None:
+def instant(param: str, value: str | None, *, end: bool) -> int | None:
     """An ISO date (a whole UTC day; an end date is inclusive) or datetime, as microseconds."""
     if value is None:
         return None
@@ -64,8 +64,8 @@ def get_audit_log(
             actor_user_id=user_id,
             target=target,
             org_id=org_id,
-            start_us=_instant("startDate", start_date, end=False),
-            end_us=_instant("endDate", end_date, end=True),
+            start_us=instant("startDate", start_date, end=False),
+            end_us=instant("endDate", end_date, end=True),
             limit=limit,
             cursor=cursor,
         )

@@ -8,7 +8,6 @@ import zlib
 from concurrent.futures import Future
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +19,7 @@ from llmledger.ledger import Ledger
 from llmledger.metrics import metrics
 from llmledger.server.deps import IngestDep, LedgerDep, RolesFirst
 from llmledger.store.write import Prepared, WriteFailed, WriteResult
-from llmledger.wire import decode_batch
+from llmledger.wire import NotJSON, decode_batch, decode_plain
 
 router = APIRouter(tags=["ingest"], route_class=RolesFirst)
 
@@ -51,24 +50,39 @@ async def read_body(request: Request, limit: int) -> bytes:
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            body = inflater.decompress(body, limit + 1)
-        except zlib.error as exc:
-            raise HTTPException(400, f"body is not valid gzip: {exc}") from None
-        if len(body) > limit or inflater.unconsumed_tail:
-            raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+        body = _gunzip(body, limit)
     elif encoding != "identity":
         raise HTTPException(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
     return body
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """One whole gzip member and nothing after it: a truncated stream, trailing bytes or a
+    second member are refused rather than read in part."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise HTTPException(400, f"body is not valid gzip: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+    if not inflater.eof:
+        raise HTTPException(400, "body is not valid gzip: the stream ends before its end marker")
+    if inflater.unused_data:
+        raise HTTPException(
+            400,
+            f"body is not valid gzip: {len(inflater.unused_data)} bytes follow the compressed "
+            "stream (send one gzip member and nothing after it)",
+        )
+    return out
 
 
 def _events_of(body: bytes, max_events: int) -> list[Any]:
     if not body:
         raise HTTPException(400, 'empty body: send {"events": [...]}')
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        payload = decode_plain(body)
+    except NotJSON as exc:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise HTTPException(422, 'body must be a JSON object of the form {"events": [...]}')

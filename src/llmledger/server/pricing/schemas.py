@@ -253,3 +253,34 @@ class RepriceJobOut(BaseModel):
     requestedBy: str | None
     createdAt: str
     finishedAt: str | None
+
+
+class ProviderCostOut(BaseModel):
+    provider: str
+    costUsd: float
+    requests: int
+    sharePercent: float
+
+
+class ModelCostOut(ProviderCostOut):
+    model: str
+
+
+class CostSummaryOut(BaseModel):
+    startDate: str
+    endDate: str
+    costUsd: float
+    costNanos: int
+    requests: int
+    avgCostPerRequestUsd: float | None
+    sessions: int = Field(description="Sessions active in the range.")
+    avgCostPerSessionUsd: float | None = Field(description="Their whole cost per session.")
+    sessionsCostUsd: float
+    fallbackPricedRequests: int
+    fallbackPricedCostUsd: float
+    byProvider: list[ProviderCostOut]
+    topModels: list[ModelCostOut] = Field(description="The 5 most expensive models.")
+
+
+class RepriceJobsOut(BaseModel):
+    jobs: list[RepriceJobOut]

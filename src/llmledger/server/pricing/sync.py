@@ -1,5 +1,5 @@
 """Catalog syncs and re-pricing: ``/api/v1/admin/pricing/sync``, ``/sync/preview``,
-``/reprice`` and ``/reprice/{jobId}`` (admins only).
+``/reprice`` (start one, or list the latest) and ``/reprice/{jobId}`` (admins only).
 
 A sync reads LiteLLM's catalog from a URL (default ``LLMLEDGER_LITELLM_URL``), from an installed
 litellm's copy, or from the request body itself when ``?source=`` is given (an upload, up to
@@ -25,7 +25,7 @@ from llmledger.pricing.sources import SourceError, load, parse
 from llmledger.pricing.sync import SyncRefused, run_sync
 from llmledger.server.deps import AdminDep, Audit, AuditDep, LedgerDep, RolesFirst
 from llmledger.server.pricing.models import PREFIX
-from llmledger.server.pricing.schemas import RepriceIn, RepriceJobOut, SyncIn
+from llmledger.server.pricing.schemas import RepriceIn, RepriceJobOut, RepriceJobsOut, SyncIn
 from llmledger.store.rows import to_us
 
 router = APIRouter(prefix=PREFIX, tags=["pricing"], route_class=RolesFirst)
@@ -197,6 +197,17 @@ def post_reprice(
         response.status_code = 200
     with ledger.engine.connect() as conn:
         return jobs.get_job(conn, job_id)
+
+
+@router.get("/reprice", response_model=RepriceJobsOut)
+def list_reprice(
+    ledger: LedgerDep,
+    _: AdminDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """The latest re-pricing jobs, newest first, with their progress and outcome."""
+    with ledger.engine.connect() as conn:
+        return {"jobs": jobs.recent_jobs(conn, limit=limit)}
 
 
 @router.get("/reprice/{jobId}", response_model=RepriceJobOut)

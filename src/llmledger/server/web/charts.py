@@ -108,11 +108,38 @@ def donut(rows: Sequence[dict[str, Any]], *, label: str, chart_id: str, title: s
     return Chart(chart_id, title, f"Share of cost: {parts or 'no spend'}.", figure, len(values))
 
 
-def bars(rows: Sequence[dict[str, Any]], *, label: str, chart_id: str, title: str) -> Chart:
-    """Cost per row, largest at the top (horizontal bars)."""
+def _short(name: str, most: int = 32) -> str:
+    """A label that leaves a phone's chart room for its bars."""
+    return name if len(name) <= most else name[: most - 1] + "…"
+
+
+def with_rest(rows: Sequence[dict[str, Any]], *, label: str, top: int = 7) -> list[dict[str, Any]]:
+    """The ``top`` largest rows (largest first) and one row for the rest (``"3 more"``), so a
+    donut's shares are of the whole."""
+    rows = list(rows)
+    if len(rows) <= top + 1:
+        return rows
+    rest = rows[top:]
+    summed = {label: f"{len(rest)} more", "costUsd": sum(r["costUsd"] for r in rest)}
+    return [*rows[:top], summed]
+
+
+def bars(
+    rows: Sequence[dict[str, Any]],
+    *,
+    label: str,
+    chart_id: str,
+    title: str,
+    value: str = "costUsd",
+    summary: str | None = None,
+    hover: str = "$,.2f",
+) -> Chart:
+    """``value`` per row (cost, unless told), largest at the top (horizontal bars); the rows
+    come largest first. ``hover`` is the d3 format of a value (small unit costs need more
+    digits than cents)."""
     rows = list(rows)[:15]
-    names = [str(r[label] or "none") for r in rows][::-1]
-    values = [r["costUsd"] for r in rows][::-1]
+    names = [_short(str(r[label] or "none")) for r in rows][::-1]
+    values = [r[value] for r in rows][::-1]
     figure = {
         "data": [
             {
@@ -121,7 +148,7 @@ def bars(rows: Sequence[dict[str, Any]], *, label: str, chart_id: str, title: st
                 "y": names,
                 "x": values,
                 "marker": {"color": PALETTE[0]},
-                "hovertemplate": "%{y}: %{x:$,.2f}<extra></extra>",
+                "hovertemplate": "%{y}: %{x:" + hover + "}<extra></extra>",
             }
         ],
         "layout": _layout(
@@ -131,17 +158,24 @@ def bars(rows: Sequence[dict[str, Any]], *, label: str, chart_id: str, title: st
             hovermode="closest",
         ),
     }
-    top = f"{names[-1]} {usd(values[-1])}" if rows else "no spend"
-    return Chart(chart_id, title, f"Cost per {label}; largest: {top}.", figure, len(rows))
+    if summary is None:
+        top = f"{names[-1]} {usd(values[-1])}" if rows else "no spend"
+        summary = f"Cost per {label}; largest: {top}."
+    return Chart(chart_id, title, summary, figure, len(rows))
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def heatmap(cells: Sequence[dict[str, Any]], *, chart_id: str = "pattern") -> Chart:
+def heatmap(
+    cells: Sequence[dict[str, Any]], *, chart_id: str = "pattern", value: str = "costUsd"
+) -> Chart:
+    """Weekday (rows, Monday first) by UTC hour; ``value`` is ``costUsd`` or ``requests``."""
+    money = value == "costUsd"
     z = [[0.0] * 24 for _ in range(7)]
     for c in cells:
-        z[c["weekday"]][c["hour"]] = c["costUsd"]
+        z[c["weekday"]][c["hour"]] = c[value]
+    shown = "%{z:$,.2f}" if money else "%{z:,} requests"
     figure = {
         "data": [
             {
@@ -150,8 +184,8 @@ def heatmap(cells: Sequence[dict[str, Any]], *, chart_id: str = "pattern") -> Ch
                 "x": [f"{h:02d}" for h in range(24)],
                 "y": list(WEEKDAYS),
                 "colorscale": [[0, "#f0fdfa"], [1, "#0f766e"]],
-                "hovertemplate": "%{y} %{x}:00 UTC: %{z:$,.2f}<extra></extra>",
-                "colorbar": {"tickprefix": "$", "thickness": 10},
+                "hovertemplate": "%{y} %{x}:00 UTC: " + shown + "<extra></extra>",
+                "colorbar": {"tickprefix": "$" if money else "", "thickness": 10},
             }
         ],
         "layout": _layout(
@@ -161,26 +195,29 @@ def heatmap(cells: Sequence[dict[str, Any]], *, chart_id: str = "pattern") -> Ch
             hovermode="closest",
         ),
     }
-    busiest = max(cells, key=lambda c: c["costUsd"], default=None)
-    summary = "Cost by weekday and hour of day (UTC)"
-    if busiest is not None and busiest["costUsd"] > 0:
+    busiest = max(cells, key=lambda c: c[value], default=None)
+    what = "Cost" if money else "Requests"
+    summary = f"{what} by weekday and hour of day (UTC)"
+    if busiest is not None and busiest[value] > 0:
+        amount = usd(busiest[value]) if money else f"{busiest[value]:,} requests"
         summary += (
             f"; the busiest hour is {WEEKDAYS[busiest['weekday']]} {busiest['hour']:02d}:00"
-            f" with {usd(busiest['costUsd'])}"
+            f" with {amount}"
         )
     return Chart(chart_id, "Usage pattern", summary + ".", figure, 168)
 
 
 def lines(
     x: list[str],
-    named: Sequence[tuple[str, list[float]]],
+    named: Sequence[tuple[str, Sequence[float | None]]],
     *,
     chart_id: str,
     title: str,
     summary: str,
     band: tuple[list[str], list[float], list[float]] | None = None,
 ) -> Chart:
-    """Lines over dates; ``band`` is a shaded low..high range under them."""
+    """Lines over dates; ``band`` is a shaded low..high range under them. A ``None`` value is
+    a gap (a series that covers only part of ``x``)."""
     traces: list[dict[str, Any]] = []
     if band is not None:
         bx, low, high = band
@@ -216,12 +253,12 @@ def lines(
                 "mode": "lines",
                 "name": name,
                 "x": xs,
-                "y": ys,
+                "y": list(ys),
                 "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
                 "hovertemplate": "%{y:$,.2f}<extra>" + name + "</extra>",
             }
         )
-    points = sum(len(ys) for _, ys in named)
+    points = sum(1 for _, ys in named for v in ys if v is not None)
     return Chart(chart_id, title, summary, {"data": traces, "layout": _layout()}, points)
 
 

@@ -48,6 +48,8 @@ NAV = (
     ("/usage-pattern", "Usage pattern", False),
     ("/forecast", "Forecast", False),
     ("/what-if", "What-if", False),
+    ("/pricing", "Pricing", False),
+    ("/access", "Access", False),
 )
 
 

@@ -101,8 +101,12 @@ def _label(params: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def read_view(path: str, params: Mapping[str, str], now: dt.datetime) -> View:
-    """The view a URL asks for; a value that cannot be answered is a 422 naming it."""
+def read_view(
+    path: str, params: Mapping[str, str], now: dt.datetime, *, raw_from_us: int = 0
+) -> View:
+    """The view a URL asks for; a value that cannot be answered is a 422 naming it.
+    ``raw_from_us`` is where raw events begin (the retention cutoff), as the API's windows
+    know it, so a page counts a range exactly as its endpoint does."""
     clean = {k: v for k, v in params.items() if v is not None}
     start, end = _label(clean, "startDate"), _label(clean, "endDate")
     preset = clean.get("range") or DEFAULT_RANGE
@@ -113,7 +117,7 @@ def read_view(path: str, params: Mapping[str, str], now: dt.datetime) -> View:
     else:
         start, end = preset_dates(preset, now)
     try:
-        window = parse_window(start, end, now=now)
+        window = parse_window(start, end, now=now, raw_from_us=raw_from_us)
     except ParamError as exc:
         raise PageError(422, str(exc)) from None
     return View(path, dict(clean), preset, start, end, window, now)

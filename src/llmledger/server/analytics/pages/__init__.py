@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from llmledger.server.analytics.pages import log, orgs, overview, sessions
+from llmledger.server.analytics.pages import breakdowns, log, orgs, overview, series, sessions
 
-ROUTERS: tuple[APIRouter, ...] = (overview.router, orgs.router, log.router, sessions.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    overview.router,
+    orgs.router,
+    log.router,
+    sessions.router,
+    breakdowns.router,
+    series.router,
+)

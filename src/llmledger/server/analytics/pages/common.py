@@ -21,6 +21,8 @@ from llmledger.server.web.errors import PageError
 from llmledger.server.web.render import BASE
 from llmledger.server.web.view import FILTER_PARAMS, View, read_filters, read_view
 from llmledger.server.web.viewer import Viewer
+from llmledger.store.retention import retention_cutoff_us
+from llmledger.store.rows import to_us
 
 
 def page_router() -> APIRouter:
@@ -42,7 +44,9 @@ def read(
     request: Request, viewer: Viewer, *, fields: tuple[str, ...] = FILTER_PARAMS
 ) -> tuple[View, Filters]:
     """The page's view and its filters, scoped to what the viewer may see."""
-    view = read_view(request.url.path, request.query_params, now_of(request))
+    now = now_of(request)
+    cutoff = retention_cutoff_us(to_us(now), request.app.state.settings.retention_days)
+    view = read_view(request.url.path, request.query_params, now, raw_from_us=cutoff)
     org = view.get("orgId") if "orgId" in fields else None
     return view, read_filters(view, viewer.scope(org), fields=fields)
 

@@ -1,0 +1,1 @@
+"""Budget alerts: rules, their evaluation from the rollups, firings and the delivery outbox."""

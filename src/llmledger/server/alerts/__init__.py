@@ -1,0 +1,16 @@
+"""The alerts area: rules (``rules``: list, make, read, change, delete, test), the history of
+firings (``history``), the live state of rules and the budget check the SDK calls (``status``).
+The work is ``llmledger.alerts``'s; these modules present it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from llmledger.server.alerts import history, rules, status
+
+
+def include(app: FastAPI) -> None:
+    # the fixed paths first: /alerts/history and /alerts/status are not rule ids
+    for module in (history, status, rules):
+        app.include_router(module.router)
+    app.include_router(status.budget_router)

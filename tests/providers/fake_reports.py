@@ -1,0 +1,98 @@
+"""A fake OpenAI + Anthropic admin API on 127.0.0.1 serving the documented report shapes from
+fixture buckets, a few buckets a page (so every report takes several pages), with scripted
+faults: ``fail`` is a list of (path part, status, Retry-After) answered once each, in order,
+by the first matching requests; ``always_fail`` answers a status for a path part for good."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+OPENAI_KEY = "sk-admin-test-openai"
+ANTHROPIC_KEY = "sk-ant-admin-test"
+PER_PAGE = 2
+
+
+@dataclass
+class Script:
+    #: path → the buckets it serves, oldest first
+    buckets: dict[str, list[dict[str, Any]]]
+    fail: list[tuple[str, int, str | None]] = field(default_factory=list)
+    always_fail: dict[str, int] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
+
+
+def _page(buckets: list[dict[str, Any]], page: str | None) -> dict[str, Any]:
+    start = int(base64.b64decode(page).decode()) if page else 0
+    chunk = buckets[start : start + PER_PAGE]
+    more = start + PER_PAGE < len(buckets)
+    cursor = base64.b64encode(str(start + PER_PAGE).encode()).decode() if more else None
+    return {"object": "page", "data": chunk, "has_more": more, "next_page": cursor}
+
+
+@contextmanager
+def serve(script: Script) -> Iterator[str]:
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = parse_qs(url.query)
+            with lock:
+                script.requests.append((url.path, query))
+                fault = next((f for f in script.fail if f[0] in url.path), None)
+                if fault is not None:
+                    script.fail.remove(fault)
+            if fault is not None:
+                self._send(fault[1], {"error": {"message": "scripted"}}, retry_after=fault[2])
+                return
+            for part, status in script.always_fail.items():
+                if part in url.path:
+                    self._send(status, {"error": {"message": "scripted for good"}})
+                    return
+            anthropic = url.path.startswith("/v1/organizations/")
+            if anthropic:
+                ok = self.headers.get("x-api-key") == ANTHROPIC_KEY
+                ok = ok and self.headers.get("anthropic-version") == "2023-06-01"
+            else:
+                ok = self.headers.get("Authorization") == f"Bearer {OPENAI_KEY}"
+            if not ok:
+                self._send(401, {"error": {"message": "invalid admin key"}})
+                return
+            buckets = script.buckets.get(url.path.removeprefix("/v1"))
+            if buckets is None:
+                self._send(404, {"error": {"message": "no such report"}})
+                return
+            page = _page(buckets, (query.get("page") or [None])[0])
+            if anthropic:
+                del page["object"]
+            self._send(200, page)
+
+        def _send(self, status: int, body: Any, retry_after: str | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
