@@ -12,7 +12,14 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 #: paths anyone may call (see docs/access.md): login, health, the API description
-PUBLIC = {"/healthz", "/api/v1/auth/login", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/api/v1/auth/login",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+}
 PUBLIC |= {"/redoc", "/api/reference"}
 # the web login page, the icon browsers fetch on their own, and / (a redirect to the
 # dashboard or to the login page) hold no data

@@ -307,7 +307,7 @@ def test_fields_the_route_tables_name_exist():
                 continue
             method, path, what = m.groups()
             path = path.split("?")[0]
-            if not path.startswith(("/api/", "/healthz", "/v1/", "/metrics")):
+            if not path.startswith(("/api/", "/healthz", "/readyz", "/v1/", "/metrics")):
                 path = "/api/v1/admin/llm-costs" + path
             op = spec["paths"].get(path, {}).get(method.lower())
             if op is None:

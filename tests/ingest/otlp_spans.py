@@ -99,6 +99,49 @@ EMITTERS: dict[str, tuple[dict[str, Any], int]] = {
         },
         123_456,
     ),
+    # OpenLIT copies Anthropic's input_tokens (uncached) and its cost is 0 when it has no price
+    # for the model: cache beside input, even when smaller than it; priced from the tokens
+    "openlit anthropic": (
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "anthropic",
+            "gen_ai.request.model": "claude-sonnet-4-5",
+            "gen_ai.usage.input_tokens": 10_000,
+            "gen_ai.usage.cache_read.input_tokens": 500,
+            "gen_ai.usage.cache_creation.input_tokens": 0,
+            "gen_ai.usage.output_tokens": 100,
+            "gen_ai.usage.cost": 0.0,
+        },
+        # 10000 * 3 + 500 * 0.3 + 100 * 15 = 31650 $/M
+        31_650_000,
+    ),
+    # OpenLLMetry's Anthropic instrumentation: its input count already sums the cache
+    "openllmetry anthropic": (
+        {
+            "llm.request.type": "completion",
+            "gen_ai.system": "Anthropic",
+            "gen_ai.request.model": "claude-sonnet-4-5",
+            "gen_ai.usage.input_tokens": 6100,
+            "gen_ai.usage.cache_read_input_tokens": 5000,
+            "gen_ai.usage.cache_creation_input_tokens": 1000,
+            "gen_ai.usage.output_tokens": 200,
+        },
+        8_550_000,
+    ),
+    # Pydantic AI (Logfire): cache inside input, provider extras under gen_ai.usage.details.*
+    "pydantic ai": (
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "anthropic",
+            "gen_ai.request.model": "claude-sonnet-4-5",
+            "gen_ai.usage.input_tokens": 6100,
+            "gen_ai.usage.details.cache_read_tokens": 5000,
+            "gen_ai.usage.details.cache_write_tokens": 1000,
+            "gen_ai.usage.output_tokens": 200,
+            "gen_ai.agent.name": "support",
+        },
+        8_550_000,
+    ),
     "azure failed": (
         {
             "gen_ai.operation.name": "chat",
@@ -115,6 +158,14 @@ EMITTERS: dict[str, tuple[dict[str, Any], int]] = {
 }
 
 
+#: span name → the instrumentation scope it is made under (default ``tests.otlp``)
+SCOPES = {
+    "openlit anthropic": "openlit.otel.tracing",
+    "openllmetry anthropic": "opentelemetry.instrumentation.anthropic",
+    "pydantic ai": "pydantic-ai",
+}
+
+
 def traffic() -> list[ReadableSpan]:
     """One trace per emitter style, inside an agent span that sums them (never charged), and a
     span with no GenAI usage (ignored)."""
@@ -127,7 +178,8 @@ def traffic() -> list[ReadableSpan]:
         agent.set_attribute("gen_ai.usage.input_tokens", 99_999)
         agent.set_attribute("gen_ai.usage.output_tokens", 99_999)
         for name, (attributes, _) in EMITTERS.items():
-            with tracer.start_as_current_span(name) as span:
+            emitter = provider.get_tracer(SCOPES.get(name, "tests.otlp"))
+            with emitter.start_as_current_span(name) as span:
                 span.set_attributes(attributes)
                 if "error.type" in attributes:
                     span.set_status(Status(StatusCode.ERROR, "timed out"))

@@ -74,6 +74,12 @@ def test_each_emitters_spans_become_exactly_priced_events(
         1000,
     )
     assert beside["sessionId"] == "sess-a"
+    openlit_anthropic = rows["openlit anthropic"]
+    assert (openlit_anthropic["inputTokens"], openlit_anthropic["cacheReadTokens"]) == (10_500, 500)
+    assert openlit_anthropic["costSource"] == "catalog"  # its cost of 0 is no price
+    for inside in ("openllmetry anthropic", "pydantic ai"):
+        assert (rows[inside]["inputTokens"], rows[inside]["cacheReadTokens"]) == (6100, 5000)
+    assert rows["openllmetry anthropic"]["provider"] == "anthropic"
     openlit = rows["openlit cost"]
     assert (openlit["provider"], openlit["costSource"]) == ("x-ai", "provider")
     failed = rows["azure failed"]

@@ -16,6 +16,7 @@ from llmledger.alerts.evaluate import Evaluation, evaluate
 from llmledger.alerts.fire import fire
 from llmledger.alerts.rules import Rule
 from llmledger.alerts.tables import alert_rules
+from llmledger.metrics import metrics
 from llmledger.store.retention import retention_cutoff_us
 from llmledger.store.rows import to_us
 
@@ -44,12 +45,21 @@ def check(engine: Engine, *, now: dt.datetime, retention_days: int = 90) -> Roun
     """Evaluate every active rule at ``now`` and fire each WARNING or CRITICAL one that has not
     fired for its period, level and repeat key yet."""
     raw_from_us = raw_from(now, retention_days)
-    with engine.connect() as conn:
-        evaluations = evaluate(conn, active_rules(conn), now=now, raw_from_us=raw_from_us)
+    m = metrics()
+    try:
+        with engine.connect() as conn:
+            evaluations = evaluate(conn, active_rules(conn), now=now, raw_from_us=raw_from_us)
+    except Exception:
+        m.alert_evaluated("error")
+        raise
     fired = []
     for ev in evaluations:
-        if ev.state != "OK":
-            firing = fire(engine, ev, now=now, raw_from_us=raw_from_us)
-            if firing is not None:
-                fired.append(firing)
+        if ev.state == "OK":
+            m.alert_evaluated("ok")
+            continue
+        firing = fire(engine, ev, now=now, raw_from_us=raw_from_us)
+        if firing is not None:
+            fired.append(firing)
+        # crossed, but already fired for this period and level (here or by another node)
+        m.alert_evaluated("fired" if firing is not None else "already-fired")
     return Round(evaluations, fired)

@@ -33,6 +33,7 @@ from llmledger.alerts.tables import (
     alert_firings,
     alert_rules,
 )
+from llmledger.metrics import metrics
 from llmledger.settings import Settings
 
 __all__ = ["GIVE_UP_SECONDS", "RETRY_DELAYS_SECONDS", "deliver_due", "next_delay", "send_test"]
@@ -86,7 +87,8 @@ def deliver_due(
         except Exception as exc:  # a bug must not stop the other rows, nor lose this one
             log.exception("alert delivery %s failed", delivery_id)
             result = _Outcome(Result("?", "", False, f"internal error: {exc!r}"[:300]))
-        _record(engine, delivery_id, now, lease, result)
+        status = _record(engine, delivery_id, now, lease, result)
+        metrics().alert_delivered(_channel_label(result.result.channel), status)
         sent += result.result.ok
     return sent
 
@@ -219,7 +221,14 @@ def _send(
     return _Outcome(Result(channel, "", False, f"unknown channel {channel!r}"), final=True)
 
 
-def _record(engine: Engine, delivery_id: int, now: int, lease: int, outcome: _Outcome) -> None:
+def _channel_label(channel: str) -> str:
+    # a label's values stay few: a channel llmledger does not know is "other"
+    return channel if channel in ("email", "slack", "webhook") else "other"
+
+
+def _record(engine: Engine, delivery_id: int, now: int, lease: int, outcome: _Outcome) -> str:
+    """Record one attempt; the outcome: ``sent``, ``retry`` (failed, tried again later) or
+    ``given_up``."""
     result = outcome.result
     with engine.begin() as conn:
         attempts = (
@@ -241,10 +250,13 @@ def _record(engine: Engine, delivery_id: int, now: int, lease: int, outcome: _Ou
         delay = None if outcome.final else next_delay(attempts)
         if result.ok:
             values.update(status="sent", sent_us=now, last_error=None)
+            status = "sent"
         elif delay is None:
             values.update(status="given_up", last_error=result.detail)
+            status = "given_up"
         else:
             values.update(last_error=result.detail, next_attempt_us=now + delay * US)
+            status = "retry"
         done = conn.execute(
             update(alert_deliveries)
             .where(
@@ -256,6 +268,7 @@ def _record(engine: Engine, delivery_id: int, now: int, lease: int, outcome: _Ou
         )
         if done.rowcount != 1:  # held past the lease and taken by another sender
             log.warning("alert delivery %s: the lease ran out while sending", delivery_id)
+    return status
 
 
 def _email(settings: Settings, n: messages.Notice, addresses: list[str]) -> Result:

@@ -120,6 +120,12 @@ class EventWriter:
         return self._queue.qsize()
 
     @property
+    def running(self) -> bool:
+        """Whether the writer thread is up and taking batches (started, not closed)."""
+        thread = self._thread
+        return not self._closed and thread is not None and thread.is_alive()
+
+    @property
     def process_id(self) -> int | None:
         """The writer process's pid (None: the writer thread commits)."""
         return None if self._remote is None else self._remote.pid

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, update
 
+from llmledger.metrics import metrics
 from llmledger.providers import anthropic, openai
 from llmledger.providers.errors import ReportError
 from llmledger.providers.report import DAY_S, Report
@@ -87,6 +88,35 @@ def run_import(
         raise ReportError("the range is empty: its end is not after its start")
     if end_day - start_day > MAX_DAYS * DAY_S:
         raise ReportError(f"at most {MAX_DAYS} days are imported at once")
+    try:
+        result = _run(
+            engine,
+            settings,
+            provider,
+            start_day=start_day,
+            end_day=end_day,
+            key=key,
+            clock_us=clock_us,
+            **seams,
+        )
+    except Exception:
+        metrics().import_ran(provider, "failed")
+        raise
+    metrics().import_ran(provider, "ok")
+    return result
+
+
+def _run(
+    engine: Engine,
+    settings: Settings,
+    provider: str,
+    *,
+    start_day: int,
+    end_day: int,
+    key: str | None,
+    clock_us: Callable[[], int],
+    **seams: Any,
+) -> ImportResult:
     secret = key if key is not None else key_for(provider)
     with engine.begin() as conn:
         inserted = conn.execute(

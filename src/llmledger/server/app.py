@@ -54,7 +54,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_ledger:
             app.state.ledger = Ledger.open(settings)
-            app.state.ledger.writer.start()
+        app.state.ledger.writer.start()  # ready (GET /readyz) once it is up
         ensure_first_admin(app.state.ledger.engine, settings)
         try:
             yield

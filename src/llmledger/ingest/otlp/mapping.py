@@ -203,6 +203,20 @@ def operation_of(attrs: Mapping[str, Any]) -> tuple[str | None, bool | None]:
     return None, None
 
 
+def emitter_of(span: Span) -> str | None:
+    """The instrumentation library that made the span, where its convention matters."""
+    if span.resource.get("telemetry.sdk.name") == "openlit" or span.scope.startswith("openlit"):
+        return "openlit"
+    return None
+
+
+def cache_beside_input(span: Span, provider: str) -> bool:
+    """Whether the span's cache counts are beside its input count, not parts of it: OpenLIT
+    copies Anthropic's ``input_tokens`` (the uncached input) into ``gen_ai.usage.input_tokens``.
+    OpenLLMetry, Pydantic AI and the GenAI conventions count the cache inside the input."""
+    return provider == "anthropic" and emitter_of(span) == "openlit"
+
+
 def has_usage(attrs: Mapping[str, Any]) -> bool:
     return any(attrs.get(name) is not None for name in _USAGE)
 
@@ -226,6 +240,8 @@ def _cost(attrs: Mapping[str, Any]) -> str | None:
         return None  # llmledger counts USD; the span is priced from its tokens instead
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise SpanRejected(f"{name}: must be a number of US dollars, not {value!r}")
+    if name == "gen_ai.usage.cost" and isinstance(value, int | float) and value == 0:
+        return None  # OpenLIT's cost when it has no price for the model: priced from tokens
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -250,16 +266,18 @@ def event_of(
     cache_read = _count(attrs, _CACHE_READ) or 0
     cache_write = _count(attrs, _CACHE_WRITE) or 0
     reasoning = _count(attrs, _REASONING) or 0
+    provider = provider_of(attrs, model)
     # the GenAI rule: cache counts are parts of the input count, reasoning of the output count;
-    # counts larger than their whole can only have been reported beside it (Anthropic's usage)
-    if cache_read + cache_write > inp:
+    # an emitter known to copy Anthropic's usage as it is reports cache beside the input, and
+    # counts larger than their whole can only have been reported beside it
+    if cache_beside_input(span, provider) or cache_read + cache_write > inp:
         inp += cache_read + cache_write
     if reasoning > out:
         out += reasoning
     event: dict[str, Any] = {
         "eventId": event_id(key_org, span),
         "timestamp": _timestamp(span.start_ns),
-        "provider": provider_of(attrs, model),
+        "provider": provider,
         "model": model,
         "inputTokens": inp,
         "outputTokens": out,

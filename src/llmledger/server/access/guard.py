@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: paths anyone may call; extend ``app.state.public_paths`` / ``public_prefixes`` for more
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/api/v1/auth/login"}
+    {"/healthz", "/readyz", "/api/v1/auth/login"}
     # the API description: the same for every deployment, no data in it
     | {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/reference"}
 )
