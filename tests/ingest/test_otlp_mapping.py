@@ -59,3 +59,16 @@ def test_openlit_anthropic_spans_count_the_cache_beside_the_input() -> None:
     assert not cache_beside_input(_span("openlit.otel.tracing", {}), "openai")
     assert not cache_beside_input(_span("opentelemetry.instrumentation.anthropic", {}), "anthropic")
     assert not cache_beside_input(_span("pydantic-ai", {}), "anthropic")
+
+
+def test_the_event_id_is_the_uuid5_of_organisation_trace_and_span() -> None:
+    import uuid
+
+    from llmledger.ingest.otlp.mapping import SPAN_NAMESPACE, event_id
+
+    for org in ("acme", None, "ünïcode"):
+        span = Span(
+            "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "", "c", 1, 2, {}, {}, ""
+        )
+        expected = uuid.uuid5(SPAN_NAMESPACE, f"{org or ''}/{span.trace_id}/{span.span_id}")
+        assert event_id(org, span) == str(expected)
