@@ -180,7 +180,9 @@ def main() -> None:
     events_s = statistics.median(results["events"])
     spans_s = statistics.median(results["spans"])
     # each round's two runs are neighbours in time: their ratio moves less with the VM's drift
-    paired = statistics.median(s / e for s, e in zip(results["spans"], results["events"]))
+    paired = statistics.median(
+        s / e for s, e in zip(results["spans"], results["events"], strict=True)
+    )
     print(
         f"median: /api/v1/events {events_s:,.0f} events/s (baseline), "
         f"/v1/traces {spans_s:,.0f} spans/s = {spans_s / events_s:.0%} of the baseline; "
