@@ -29,7 +29,7 @@ import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest import admin_token, free_port, make_events, run_server
+from ingest import _cpu_seconds, admin_token, free_port, make_events, run_server
 from llmledger.store.rows import to_us
 from llmledger.wire import parse_timestamp
 
@@ -93,8 +93,9 @@ def run(
     n: int,
     threads: int,
     counted: Callable[[httpx.Response, int], int],
-) -> float:
-    """Items per second through ``path`` of a fresh server."""
+) -> tuple[float, float]:
+    """Items per second through ``path`` of a fresh server, and the CPU microseconds per item
+    of the server and its writer process together (a figure the VM's load moves less)."""
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "LLMLEDGER_DATA_DIR": data}
         env.pop("LLMLEDGER_DATABASE_URL", None)
@@ -125,13 +126,15 @@ def run(
 
             with cf.ThreadPoolExecutor(threads) as pool:
                 list(pool.map(warm, range(threads * 4)))
+                cpu_before = sum(_cpu_seconds(proc.pid))
                 started = time.perf_counter()
                 done = sum(pool.map(send, bodies))
                 elapsed = time.perf_counter() - started
+                cpu = sum(_cpu_seconds(proc.pid)) - cpu_before
             for c in clients:
                 c.close()
             assert done == n, (path, done, n)
-            return n / elapsed
+            return n / elapsed, cpu / n * 1e6
         finally:
             proc.terminate()
             proc.wait(30)
@@ -169,13 +172,20 @@ def main() -> None:
         f"JSON {sum(len(b) for b, _ in plain) / n:.0f} B/event"
     )
     results: dict[str, list[float]] = {"events": [], "spans": []}
+    cpu: dict[str, list[float]] = {"events": [], "spans": []}
     for r in range(args.rounds):
-        results["events"].append(run("/api/v1/events", plain, n, args.threads, _accepted))
-        results["spans"].append(run("/v1/traces", otlp, n, args.threads, _spans))
+        for kind, path, body, count in (
+            ("events", "/api/v1/events", plain, _accepted),
+            ("spans", "/v1/traces", otlp, _spans),
+        ):
+            rate, us = run(path, body, n, args.threads, count)
+            results[kind].append(rate)
+            cpu[kind].append(us)
         print(
-            f"round {r + 1}: POST /api/v1/events {results['events'][-1]:,.0f} events/s, "
-            f"POST /v1/traces {results['spans'][-1]:,.0f} spans/s "
-            f"({results['spans'][-1] / results['events'][-1]:.0%})"
+            f"round {r + 1}: POST /api/v1/events {results['events'][-1]:,.0f} events/s "
+            f"({cpu['events'][-1]:.0f} CPU µs/event), POST /v1/traces "
+            f"{results['spans'][-1]:,.0f} spans/s ({cpu['spans'][-1]:.0f} CPU µs/span): "
+            f"{results['spans'][-1] / results['events'][-1]:.0%}"
         )
     events_s = statistics.median(results["events"])
     spans_s = statistics.median(results["spans"])
@@ -183,10 +193,13 @@ def main() -> None:
     paired = statistics.median(
         s / e for s, e in zip(results["spans"], results["events"], strict=True)
     )
+    events_us, spans_us = statistics.median(cpu["events"]), statistics.median(cpu["spans"])
     print(
         f"median: /api/v1/events {events_s:,.0f} events/s (baseline), "
         f"/v1/traces {spans_s:,.0f} spans/s = {spans_s / events_s:.0%} of the baseline; "
-        f"median of the rounds' ratios {paired:.0%}"
+        f"median of the rounds' ratios {paired:.0%}; server + writer CPU "
+        f"{events_us:.0f} µs/event, {spans_us:.0f} µs/span (baseline's share "
+        f"{events_us / spans_us:.0%})"
     )
 
 
