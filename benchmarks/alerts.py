@@ -45,21 +45,21 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
-import queries  # noqa: E402  (the database builder, beside this file)
+import queries  # the database builder, beside this file
 
-from llmledger.alerts.check import check, raw_from  # noqa: E402
-from llmledger.alerts import evaluate as evaluation  # noqa: E402
-from llmledger.alerts.evaluate import evaluate  # noqa: E402
-from llmledger.alerts.rules import Rule, parse_rule  # noqa: E402
-from llmledger.alerts.tables import alert_deliveries, alert_firings, alert_rules  # noqa: E402
-from llmledger.analytics.filters import Filters  # noqa: E402
-from llmledger.analytics.overview import overview  # noqa: E402
-from llmledger.analytics.window import Window  # noqa: E402
-from llmledger.demo import AGENTS, MODELS, ORG_NAMES  # noqa: E402
-from llmledger.ledger import Ledger  # noqa: E402
-from llmledger.settings import Settings  # noqa: E402
-from llmledger.store import tables as t  # noqa: E402
-from llmledger.store.rows import to_us  # noqa: E402
+from llmledger.alerts import evaluate as evaluation
+from llmledger.alerts.check import check, raw_from
+from llmledger.alerts.evaluate import evaluate
+from llmledger.alerts.rules import Rule, parse_rule
+from llmledger.alerts.tables import alert_deliveries, alert_firings, alert_rules
+from llmledger.analytics.filters import Filters
+from llmledger.analytics.overview import overview
+from llmledger.analytics.window import Window
+from llmledger.demo import AGENTS, MODELS, ORG_NAMES
+from llmledger.ledger import Ledger
+from llmledger.settings import Settings
+from llmledger.store import tables as t
+from llmledger.store.rows import to_us
 
 EVENTS_PER_DAY = 10_000_000 // 90
 END_DAY = dt.date(2026, 11, 1)
