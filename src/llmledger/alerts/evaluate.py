@@ -5,11 +5,13 @@ UTC days from the daily rollups, whole hours from the hourly ones, and the parti
 period's edges (a zone such as ``Asia/Kolkata`` starts its days on half hours) from raw events,
 so every sum counts its period to the microsecond.
 
-One round asks one question per scope *shape* (which of organisation, agent, user, provider
-and model a rule sets) and measure, however many rules share it: the sums are grouped by the
-shape's columns and by bucket, over every range any of those rules needs at once, and each
-rule reads its own scope's rows (``spans.contains`` says which range a row belongs to). A
-shape that only one scope uses is filtered to it instead.
+One round asks one question per store and measure, however many rules it answers: a rule's
+scope *shape* (which of organisation, agent, user, provider and model it sets) says which
+store answers it (the narrow rollups, the wide ones, ``user_day``; ``_family``), and the shapes
+of one store are asked together, the sums grouped by all their columns and by bucket, over
+every range any of those rules needs at once. Each scope's rows are then summed by bucket and
+each rule reads its own (``spans.contains`` says which range a row belongs to). A store asked
+for one scope only is filtered to it instead.
 
 How each type is measured (``now`` is the check's time; periods: ``alerts.periods``):
 
