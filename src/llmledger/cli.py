@@ -382,7 +382,7 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
 
 
 #: command groups that live in their own modules (``llmledger.commands.<name>.group``)
-_GROUPS: tuple[str, ...] = ("users", "tokens", "prices")
+_GROUPS: tuple[str, ...] = ("users", "tokens", "prices", "alerts")
 
 
 def _register_groups() -> None:

@@ -212,6 +212,12 @@ class Settings(BaseSettings):
     )
 
     # -- alert delivery (docs/alerts.md, "Channels and settings") ----------------------------
+    alerts_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How often llmledger serve evaluates the alert rules and delivers what "
+        "fired; 0 turns it off.",
+    )
     public_url: str | None = Field(
         default=None,
         description="The dashboard's address as users reach it (https://llmledger.example.com); "

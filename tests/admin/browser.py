@@ -63,7 +63,9 @@ class Visitor:
         self.page.locator("dialog.confirm button.danger", has_text=yes).click()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while playwright's sync API runs, its event loop is this thread's
+# running loop, so any later test calling asyncio.run() on the same worker would fail.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

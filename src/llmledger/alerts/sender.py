@@ -33,6 +33,7 @@ from llmledger.alerts.tables import (
     alert_firings,
     alert_rules,
 )
+from llmledger.auth.writing import writing
 from llmledger.settings import Settings
 
 __all__ = ["GIVE_UP_SECONDS", "RETRY_DELAYS_SECONDS", "deliver_due", "next_delay", "send_test"]
@@ -160,7 +161,9 @@ def _unleased(now: int) -> Any:
 
 
 def _claim(engine: Engine, delivery_id: int, now: int, lease: int) -> bool:
-    with engine.begin() as conn:
+    # ``writing``: BEGIN IMMEDIATE on SQLite; a deferred transaction that reads and then writes
+    # fails at once with "database is locked" when another sender writes at the same moment
+    with writing(engine) as conn:
         claimed = conn.execute(
             update(alert_deliveries)
             .where(alert_deliveries.c.id == delivery_id)
@@ -221,7 +224,7 @@ def _send(
 
 def _record(engine: Engine, delivery_id: int, now: int, lease: int, outcome: _Outcome) -> None:
     result = outcome.result
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         attempts = (
             conn.execute(
                 select(alert_deliveries.c.attempts).where(alert_deliveries.c.id == delivery_id)

@@ -46,9 +46,11 @@ def create_app(
             app.state.ledger = Ledger.open(settings)
             app.state.ledger.writer.start()
         ensure_first_admin(app.state.ledger.engine, settings)
+        alert_loop = alerts.start_loop(app)  # evaluate and deliver in the background
         try:
             yield
         finally:
+            alert_loop.stop()
             if owns_ledger:
                 app.state.ledger.close()
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from llmledger.alerts.history import history
+from llmledger.server.alerts.answers import HistoryOut
 from llmledger.server.analytics.params import DatesDep, as_422, scoped_org
 from llmledger.server.deps import LedgerDep, ReaderDep, RolesFirst
 
@@ -15,7 +16,7 @@ PREFIX = "/api/v1/admin/llm-costs"
 router = APIRouter(prefix=PREFIX, tags=["alerts"], route_class=RolesFirst)
 
 
-@router.get("/alerts/history")
+@router.get("/alerts/history", response_model=HistoryOut)
 def get_history(
     ledger: LedgerDep,
     principal: ReaderDep,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from llmledger.alerts.check import raw_from
 from llmledger.alerts.status import budget_status, status
 from llmledger.analytics.filters import clean_label
+from llmledger.server.alerts.answers import BudgetStatusOut, StatusOut
 from llmledger.server.analytics.params import NowDep, as_422, scoped_org
 from llmledger.server.deps import LedgerDep, PrincipalDep, ReaderDep, RolesFirst
 
@@ -21,7 +22,7 @@ budget_router = APIRouter(prefix="/api/v1", tags=["alerts"], route_class=RolesFi
 Label = Annotated[str | None, Query(max_length=256)]
 
 
-@router.get("/alerts/status")
+@router.get("/alerts/status", response_model=StatusOut)
 def get_status(
     ledger: LedgerDep,
     principal: ReaderDep,
@@ -42,7 +43,7 @@ def get_status(
         )
 
 
-@budget_router.get("/budget-status")
+@budget_router.get("/budget-status", response_model=BudgetStatusOut)
 def get_budget_status(
     ledger: LedgerDep,
     principal: PrincipalDep,
