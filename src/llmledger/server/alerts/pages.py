@@ -16,6 +16,7 @@ caller may not see answers 404, as in the API.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import available_timezones
 
 from fastapi import Path, Request
@@ -120,7 +121,7 @@ def rules_page(request: Request, viewer: ViewerDep) -> Response:
         view,
         "rules.html",
         title="Alerts",
-        api=f"{API}/status" + (f"?orgId={org}" if viewer.is_admin and org else ""),
+        api=f"{API}/status" + (f"?{urlencode({'orgId': org})}" if viewer.is_admin and org else ""),
         rules=[rule_json(r) for r in rules],
         states=states,
         counts=live["counts"],
