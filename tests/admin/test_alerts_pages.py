@@ -213,3 +213,19 @@ def test_the_history_page_lists_what_alerts_history_answers(
     assert [int(i) for i in re.findall(r'data-firing="(\d+)"', theirs)] == [f["id"] for f in api]
     assert {f["orgId"] for f in api} == {"globex"}
     assert admin.client.get(f"{PAGE}/history", params={"level": "OK"}).status_code == 422
+
+
+@sqlite_only
+def test_a_change_from_a_page_needs_its_csrf_token_and_is_audited(session_as) -> None:
+    admin: Session = session_as("admin")
+    rule = _make(admin, name="Audited")
+    bare = admin.client.put(f"{API}/{rule['id']}", json={"isActive": False})
+    assert bare.status_code == 403
+    assert admin.client.get(f"{API}/{rule['id']}").json()["isActive"] is True
+    assert admin.change("PUT", f"{API}/{rule['id']}", json={"isActive": False}).status_code == 200
+    entries = admin.client.get(
+        "/api/v1/admin/audit-log", params={"target": f"alert:{rule['id']}"}
+    ).json()["entries"]
+    assert [e["action"] for e in entries] == ["alert.update", "alert.create"]
+    assert entries[0]["actor"]["kind"] == "session"
+    assert entries[0]["actor"]["label"] == admin.person.email
