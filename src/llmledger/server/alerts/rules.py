@@ -19,7 +19,7 @@ from llmledger.alerts.rules import Rule, RuleError, parse_rule, rule_json
 from llmledger.alerts.sender import send_test
 from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
-from llmledger.server.alerts.answers import Deleted, RuleOut, RulesOut
+from llmledger.server.alerts.answers import Deleted, RuleOut, RulesOut, SentTestOut
 from llmledger.server.alerts.schemas import RuleChange, RuleIn
 from llmledger.server.analytics.params import NowDep
 from llmledger.server.deps import AuditDep, LedgerDep, OrgAdminDep, ReaderDep, RolesFirst
@@ -122,7 +122,7 @@ def delete_alert(
     return {"deleted": rule.id}
 
 
-@router.post("/alerts/{id}/test", response_model=None)
+@router.post("/alerts/{id}/test", response_model=SentTestOut)
 def test_alert(
     rule_id: RuleId,
     request: Request,
