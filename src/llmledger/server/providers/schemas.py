@@ -1,0 +1,48 @@
+"""The answers of the provider-report routes (reconciliation, import runs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class CoverageOut(BaseModel):
+    provider: str
+    importedDays: int
+    notImportedDays: int
+
+
+class ReconciliationRowOut(BaseModel):
+    # the key column is named for the grouping: ``day``, ``model`` or ``project``
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    provider: str
+    day: str | None = None
+    model: str | None = None
+    project: str | None = None
+    trackedCostUsd: float
+    billedCostUsd: float
+    costDiffUsd: float
+    costDiffPercent: float | None
+    trackedTokens: int
+    reportedTokens: int
+    tokensDiff: int
+    tokensDiffPercent: float | None
+    trackedRequests: int | None
+    reportedRequests: int | None
+    otherChargesUsd: float
+    billedIsEstimate: bool
+    flagged: bool
+    cause: Literal["price", "untracked", "unreported"] | None
+    causeText: str | None
+
+
+class ReconciliationOut(BaseModel):
+    startDate: str
+    endDate: str
+    groupBy: Literal["day", "model", "project"]
+    driftPercent: float
+    coverage: list[CoverageOut]
+    flaggedRows: int
+    rows: list[ReconciliationRowOut]
