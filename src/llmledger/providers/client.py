@@ -26,6 +26,8 @@ MAX_PAGES = 10_000
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 Sleep = Callable[[float], None]
+#: told of each page fetched: the report's path and the page's number (1, 2, ...)
+OnPage = Callable[[str, int], None]
 
 
 def _wait(response: httpx.Response | None, attempt: int) -> float:
@@ -52,8 +54,10 @@ class ReportClient:
         key_hint: str,
         transport: httpx.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
+        on_page: OnPage | None = None,
     ) -> None:
         self.provider = provider
+        self.on_page = on_page
         self.key_hint = key_hint
         self.sleep = sleep
         self._http = httpx.Client(
@@ -113,8 +117,10 @@ class ReportClient:
         """Every page of a report, following ``next_page`` while ``has_more``."""
         cursor: str | None = None
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        for number in range(1, MAX_PAGES + 1):
             page = self.get(path, params + ([("page", cursor)] if cursor else []))
+            if self.on_page is not None:
+                self.on_page(path, number)
             yield page
             cursor = page.get("next_page")
             if not page.get("has_more") or not cursor:

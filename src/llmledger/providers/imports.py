@@ -14,14 +14,16 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, update
 
-from llmledger.providers import anthropic, openai
-from llmledger.providers.errors import ReportError
+from llmledger.providers import anthropic, lease, openai
+from llmledger.providers.errors import NoKey, RangeError
 from llmledger.providers.report import DAY_S, Report
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
 from llmledger.settings import Settings
 
 PROVIDERS = ("openai", "anthropic")
 _MODULES: dict[str, Any] = {"openai": openai, "anthropic": anthropic}
+#: the environment variable holding each provider's key
+KEY_VARIABLES: dict[str, str] = {p: m.KEY_VARIABLE for p, m in _MODULES.items()}
 #: longest range one import may ask for
 MAX_DAYS = 3660
 
@@ -40,7 +42,7 @@ def key_for(provider: str, environ: dict[str, str] | None = None) -> str:
     module = _MODULES[provider]
     key = (environ if environ is not None else os.environ).get(module.KEY_VARIABLE, "").strip()
     if not key:
-        raise ReportError(f"{provider}: no admin key; set {module.KEY_VARIABLE}")
+        raise NoKey(f"{provider}: no admin key; set {module.KEY_VARIABLE}")
     return key
 
 
@@ -73,21 +75,53 @@ def run_import(
     end_day: int,
     key: str | None = None,
     clock_us: Callable[[], int] = _now_us,
+    trigger: str = "cli",
     **seams: Any,
 ) -> ImportResult:
     """Import ``[start_day, end_day)`` (Unix seconds, whole UTC days). Raises ``ReportError``
-    (logged as a failed run) when it cannot; nothing of the range is changed then."""
+    (logged as a failed run) when it cannot; nothing of the range is changed then. Raises
+    ``ImportBusy`` (and logs nothing) while another import of the provider holds its lease."""
+    check_range(provider, start_day, end_day)
+    secret = key if key is not None else key_for(provider)
+    holder = lease.new_holder()
+    held = lease.take(engine, provider, holder, clock_us())
+    if held is not None:
+        raise lease.ImportBusy(
+            f"{provider}: another import is running ({held.holder}); try again when it is done"
+        )
+    try:
+        return _run(
+            engine, settings, provider, start_day, end_day, secret, holder, clock_us, trigger, seams
+        )
+    finally:
+        lease.give_back(engine, provider, holder)
+
+
+def check_range(provider: str, start_day: int, end_day: int) -> None:
     if provider not in PROVIDERS:
-        raise ReportError(
+        raise RangeError(
             f"{provider!r} is not a provider llmledger imports ({', '.join(PROVIDERS)})"
         )
     if start_day % DAY_S or end_day % DAY_S:
-        raise ReportError("a range of whole UTC days is imported")
+        raise RangeError("a range of whole UTC days is imported")
     if end_day <= start_day:
-        raise ReportError("the range is empty: its end is not after its start")
+        raise RangeError("the range is empty: its end is not after its start")
     if end_day - start_day > MAX_DAYS * DAY_S:
-        raise ReportError(f"at most {MAX_DAYS} days are imported at once")
-    secret = key if key is not None else key_for(provider)
+        raise RangeError(f"at most {MAX_DAYS} days are imported at once")
+
+
+def _run(
+    engine: Engine,
+    settings: Settings,
+    provider: str,
+    start_day: int,
+    end_day: int,
+    secret: str,
+    holder: str,
+    clock_us: Callable[[], int],
+    trigger: str,
+    seams: dict[str, Any],
+) -> ImportResult:
     with engine.begin() as conn:
         inserted = conn.execute(
             insert(provider_imports).values(
@@ -98,15 +132,30 @@ def run_import(
                 usage_rows=0,
                 cost_rows=0,
                 started_us=clock_us(),
+                trigger=trigger,
             )
         ).inserted_primary_key
     assert inserted is not None
     run_id = int(inserted[0])
+    lease.attach(engine, provider, holder, run_id)
     try:
         report = fetch_report(settings, provider, start_day, end_day, key=secret, **seams)
-    except ReportError as exc:
-        _finish(engine, run_id, clock_us, state="failed", error=str(exc))
+        return _replace(engine, provider, start_day, end_day, report, run_id, clock_us)
+    except Exception as exc:
+        _finish(engine, run_id, clock_us, state="failed", error=str(exc) or type(exc).__name__)
         raise
+
+
+def _replace(
+    engine: Engine,
+    provider: str,
+    start_day: int,
+    end_day: int,
+    report: Report,
+    run_id: int,
+    clock_us: Callable[[], int],
+) -> ImportResult:
+    """The range's rows replaced by the report's, and the run marked done, in one transaction."""
     with engine.begin() as conn:
         for table in (provider_usage, provider_costs):
             conn.execute(

@@ -50,5 +50,17 @@ provider_imports = Table(
     Column("error", Text),
     Column("started_us", BigInteger, nullable=False),
     Column("finished_us", BigInteger),
+    Column("trigger", String(16)),  # cli, api, schedule (NULL: before triggers were kept)
     Index("ix_provider_imports_provider", "provider", "id"),
+)
+
+#: one row per provider: the node whose import of it runs, until when. The database, not
+#: timing, decides who imports: taking the lease is one conditional UPDATE
+provider_import_leases = Table(
+    "provider_import_leases",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("run_id", Integer),
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from llmledger.server.providers import reconciliation
+from llmledger.server.providers import imports, reconciliation
 
 
 def include(app: FastAPI) -> None:
     app.include_router(reconciliation.router)
+    app.include_router(imports.router)

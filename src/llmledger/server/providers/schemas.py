@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CoverageOut(BaseModel):
@@ -46,3 +46,35 @@ class ReconciliationOut(BaseModel):
     coverage: list[CoverageOut]
     flaggedRows: int
     rows: list[ReconciliationRowOut]
+
+
+class ImportRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: str | None = Field(default=None, max_length=10, description="First UTC day.")
+    until: str | None = Field(default=None, max_length=10, description="Last UTC day, inclusive.")
+
+
+class ImportRunOut(BaseModel):
+    id: int
+    provider: str
+    startDate: str
+    endDate: str
+    state: Literal["running", "ok", "failed"]
+    trigger: str | None
+    usageRows: int
+    costRows: int
+    error: str | None
+    startedAt: str
+    finishedAt: str | None
+
+
+class ProviderKeyOut(BaseModel):
+    provider: str
+    keyVariable: str
+    keyConfigured: bool
+
+
+class ImportsOut(BaseModel):
+    providers: list[ProviderKeyOut]
+    runs: list[ImportRunOut]
