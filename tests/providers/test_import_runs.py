@@ -83,9 +83,9 @@ def test_an_import_killed_halfway_leaves_the_previous_rows_whole(ledger: Ledger)
         # the provider now reports other figures; a CLI import is killed while it fetches them
         script.buckets["/organization/usage/completions"][0]["results"][0]["output_tokens"] = 1
         script.gate = "costs"
+        args = ["import", "openai", "--since", FIRST, "--until", LAST]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llmledger.cli", "import", "openai"]
-            + ["--since", FIRST, "--until", LAST],
+            [sys.executable, "-m", "llmledger.cli", *args],
             env=_env(ledger, url),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -166,7 +166,8 @@ def test_the_api_runs_an_import_and_lists_the_runs(
         bad = client.post(run, json={"since": "2026-11-05", "until": "2026-11-01"}, headers=admin)
         assert bad.status_code == 422
         listed = client.get("/api/v1/admin/imports", headers=admin).json()
-    assert [(x["state"], x["trigger"]) for x in listed["runs"]] == [("failed", "api"), ("ok", "api")]
+    states = [(x["state"], x["trigger"]) for x in listed["runs"]]
+    assert states == [("failed", "api"), ("ok", "api")]
     assert "401" in listed["runs"][0]["error"]
     keys = {p["provider"]: p["keyConfigured"] for p in listed["providers"]}
     assert keys["openai"] is True and keys["anthropic"] is False
