@@ -74,7 +74,14 @@ class ReportClient:
         self._http.close()
 
     def get(self, path: str, params: Query) -> dict[str, Any]:
-        """One page as JSON (numbers as ``Decimal``), after retries."""
+        """One page of a report as JSON (numbers as ``Decimal``), after retries."""
+        page = self.get_json(path, params)
+        if not isinstance(page.get("data"), list):
+            raise ReportError(f"{self.provider}: {path} answered a page without a data list")
+        return page
+
+    def get_json(self, path: str, params: Query) -> dict[str, Any]:
+        """One JSON object (numbers as ``Decimal``), after retries."""
         response: httpx.Response | None = None
         for attempt in range(ATTEMPTS):
             try:
@@ -109,8 +116,8 @@ class ReportClient:
             page = json.loads(response.text, parse_float=Decimal)
         except ValueError:
             raise ReportError(f"{self.provider}: {path} did not answer JSON") from None
-        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-            raise ReportError(f"{self.provider}: {path} answered a page without a data list")
+        if not isinstance(page, dict):
+            raise ReportError(f"{self.provider}: {path} did not answer a JSON object")
         return page
 
     def pages(self, path: str, params: Query) -> Iterator[dict[str, Any]]:

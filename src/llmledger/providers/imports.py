@@ -2,10 +2,11 @@
 replace the range's rows in one transaction, so that re-importing never duplicates, a failed
 or killed import leaves the previous rows whole, and each run is logged in
 ``provider_imports``. Keys come from the environment (``OPENAI_ADMIN_KEY``,
-``ANTHROPIC_ADMIN_KEY``) unless given."""
+``ANTHROPIC_ADMIN_KEY``, ``GROQ_API_KEY``) unless given."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -14,14 +15,22 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, update
 
-from llmledger.providers import anthropic, lease, openai
+from llmledger.pricing.cost import Pricer, StoredUsage
+from llmledger.pricing.seed import load_price_book
+from llmledger.providers import anthropic, groq, lease, openai
 from llmledger.providers.errors import NoKey, RangeError
 from llmledger.providers.report import DAY_S, Report
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
 from llmledger.settings import Settings
 
-PROVIDERS = ("openai", "anthropic")
-_MODULES: dict[str, Any] = {"openai": openai, "anthropic": anthropic}
+PROVIDERS = ("openai", "anthropic", "groq")
+_MODULES: dict[str, Any] = {"openai": openai, "anthropic": anthropic, "groq": groq}
+#: the setting holding each provider's base URL
+_URLS = {
+    "openai": "openai_admin_url",
+    "anthropic": "anthropic_admin_url",
+    "groq": "groq_metrics_url",
+}
 #: the environment variable holding each provider's key
 KEY_VARIABLES: dict[str, str] = {p: m.KEY_VARIABLE for p, m in _MODULES.items()}
 #: longest range one import may ask for
@@ -47,7 +56,7 @@ def key_for(provider: str, environ: dict[str, str] | None = None) -> str:
 
 
 def base_url(settings: Settings, provider: str) -> str:
-    url: str = getattr(settings, f"{provider}_admin_url")
+    url: str = getattr(settings, _URLS[provider])
     return url
 
 
@@ -60,6 +69,22 @@ def fetch_report(
     with module.client(base_url(settings, provider), key, **seams) as api:
         module.fetch(api, report)
     return report
+
+
+def estimate_costs(engine: Engine, report: Report, line_item: str) -> None:
+    """Costs of a report that has none (Groq), priced from llmledger's catalog as events are:
+    the price in force on each day, the fallback for a model no catalog knows."""
+    with engine.connect() as conn:
+        pricer = Pricer(load_price_book(conn))
+    for (day, project, model), counts in sorted(report.usage.items()):
+        usage = StoredUsage(
+            input_tokens=counts["input_tokens"] or 0,
+            output_tokens=counts["output_tokens"] or 0,
+            requests=0,  # no per-request fee: requests are approximate
+        )
+        at = dt.datetime.fromtimestamp(day, dt.UTC)
+        priced = pricer.price_usage(report.provider, model, at, usage)
+        report.add_cost((day, project, line_item, model), priced.cost_nanos)
 
 
 def _now_us() -> int:
@@ -140,6 +165,9 @@ def _run(
     lease.attach(engine, provider, holder, run_id)
     try:
         report = fetch_report(settings, provider, start_day, end_day, key=secret, **seams)
+        module = _MODULES[provider]
+        if getattr(module, "ESTIMATES_COSTS", False):
+            estimate_costs(engine, report, module.ESTIMATE_LINE_ITEM)
         return _replace(engine, provider, start_day, end_day, report, run_id, clock_us)
     except Exception as exc:
         _finish(engine, run_id, clock_us, state="failed", error=str(exc) or type(exc).__name__)
