@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, insert, update
 
 from llmledger.pricing.cost import Pricer, StoredUsage
 from llmledger.pricing.seed import load_price_book
-from llmledger.providers import anthropic, groq, lease, openai
+from llmledger.providers import anthropic, credentials, groq, lease, openai
 from llmledger.providers.errors import NoKey, RangeError
 from llmledger.providers.report import DAY_S, Report
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
@@ -51,8 +51,19 @@ def key_for(provider: str, environ: dict[str, str] | None = None) -> str:
     module = _MODULES[provider]
     key = (environ if environ is not None else os.environ).get(module.KEY_VARIABLE, "").strip()
     if not key:
-        raise NoKey(f"{provider}: no admin key; set {module.KEY_VARIABLE}")
+        raise NoKey(
+            f"{provider}: no admin key; set {module.KEY_VARIABLE} or store one with "
+            f"PUT /api/v1/admin/providers/{provider}/credentials"
+        )
     return key
+
+
+def resolve_key(engine: Engine, settings: Settings, provider: str, now_us: int) -> str:
+    """The key an admin stored for ``provider``, else its environment variable's."""
+    stored = credentials.stored_key(
+        engine, provider, secret=settings.resolved_secret_key(), now_us=now_us
+    )
+    return stored if stored is not None else key_for(provider)
 
 
 def base_url(settings: Settings, provider: str) -> str:
@@ -107,7 +118,7 @@ def run_import(
     (logged as a failed run) when it cannot; nothing of the range is changed then. Raises
     ``ImportBusy`` (and logs nothing) while another import of the provider holds its lease."""
     check_range(provider, start_day, end_day)
-    secret = key if key is not None else key_for(provider)
+    secret = key if key is not None else resolve_key(engine, settings, provider, clock_us())
     holder = lease.new_holder()
     held = lease.take(engine, provider, holder, clock_us())
     if held is not None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from llmledger.analytics.window import iso, iso_s
 from llmledger.providers.imports import KEY_VARIABLES, PROVIDERS
 from llmledger.providers.report import DAY_S
-from llmledger.providers.tables import provider_imports
+from llmledger.providers.tables import provider_credentials, provider_imports
 
 
 def run_json(row: Any) -> dict[str, Any]:
@@ -31,13 +31,16 @@ def run_json(row: Any) -> dict[str, Any]:
     }
 
 
-def configured(environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def configured(conn: Connection, environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Each provider's key variable, whether it is set, and whether an admin stored a key."""
     env = environ if environ is not None else os.environ
+    stored = set(conn.execute(select(provider_credentials.c.provider)).scalars())
     return [
         {
             "provider": p,
             "keyVariable": KEY_VARIABLES[p],
-            "keyConfigured": bool(env.get(KEY_VARIABLES[p], "").strip()),
+            "keyConfigured": bool(env.get(KEY_VARIABLES[p], "").strip()) or p in stored,
+            "keyStored": p in stored,
         }
         for p in PROVIDERS
     ]

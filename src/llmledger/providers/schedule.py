@@ -1,7 +1,8 @@
 """The hourly import inside ``llmledger serve``: for every provider whose key is configured
-(``OPENAI_ADMIN_KEY``, ``ANTHROPIC_ADMIN_KEY``, ``GROQ_API_KEY``), re-fetch the last 3 UTC days
-(today included), because providers finalise their figures late. Runs take the provider's
-lease, so with several nodes on one database one imports and the others skip."""
+(stored by an admin, or ``OPENAI_ADMIN_KEY``, ``ANTHROPIC_ADMIN_KEY``, ``GROQ_API_KEY``),
+re-fetch the last 3 UTC days (today included), because providers finalise their figures late.
+Runs take the provider's lease, so with several nodes on one database one imports and the
+others skip."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from llmledger.providers.credentials import stored_providers
 from llmledger.providers.errors import ReportError
 from llmledger.providers.imports import KEY_VARIABLES, PROVIDERS, run_import
 from llmledger.providers.lease import ImportBusy
@@ -42,10 +44,11 @@ def import_recent(
     provider's failure: the others still run, and the failure is in the run log."""
     env = environ if environ is not None else os.environ
     today = int(now.timestamp()) // DAY_S * DAY_S
+    stored = stored_providers(engine)
     outcome: dict[str, str] = {}
     for provider in PROVIDERS:
         key = env.get(KEY_VARIABLES[provider], "").strip()
-        if not key:
+        if not key and provider not in stored:
             continue
         try:
             run_import(
@@ -54,7 +57,7 @@ def import_recent(
                 provider,
                 start_day=today - (RECENT_DAYS - 1) * DAY_S,
                 end_day=today + DAY_S,
-                key=key,
+                key=None if provider in stored else key,  # a stored key wins
                 trigger="schedule",
                 **seams,
             )

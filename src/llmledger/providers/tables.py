@@ -64,3 +64,16 @@ provider_import_leases = Table(
     Column("until_us", BigInteger, nullable=False),
     Column("run_id", Integer),
 )
+
+#: provider keys an admin stored: Fernet tokens under a key derived from the server secret;
+#: only the last four characters are kept in the clear, to recognise a key by
+provider_credentials = Table(
+    "provider_credentials",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("ciphertext", Text, nullable=False),
+    Column("last_four", String(4), nullable=False),
+    Column("set_us", BigInteger, nullable=False),
+    Column("set_by", String(256), nullable=False),
+    Column("last_used_us", BigInteger),
+)

@@ -46,7 +46,7 @@ def get_imports(
     """The latest runs, newest first, and each provider's key variable and whether it is set."""
     with ledger.engine.connect() as conn:
         return {
-            "providers": configured(),
+            "providers": configured(conn),
             "runs": latest_runs(conn, provider=provider, limit=limit),
         }
 

@@ -73,8 +73,24 @@ class ProviderKeyOut(BaseModel):
     provider: str
     keyVariable: str
     keyConfigured: bool
+    keyStored: bool
 
 
 class ImportsOut(BaseModel):
     providers: list[ProviderKeyOut]
     runs: list[ImportRunOut]
+
+
+class CredentialIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=512, description="The provider's key (write-only).")
+
+
+class CredentialOut(BaseModel):
+    provider: str
+    keySet: bool
+    lastFour: str | None
+    setAt: str | None
+    setBy: str | None
+    lastUsedAt: str | None

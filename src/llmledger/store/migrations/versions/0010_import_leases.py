@@ -1,4 +1,5 @@
-"""provider imports: what started each run, and the lease that lets one node import at a time
+"""provider imports: what started each run, the lease that lets one node import at a time,
+and the provider keys admins store (encrypted)
 
 Revision ID: 0010_import_leases
 Revises: 0009_provider_reports
@@ -24,9 +25,20 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("provider", name=op.f("pk_provider_import_leases")),
     )
+    op.create_table(
+        "provider_credentials",
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("ciphertext", sa.Text(), nullable=False),
+        sa.Column("last_four", sa.String(length=4), nullable=False),
+        sa.Column("set_us", sa.BigInteger(), nullable=False),
+        sa.Column("set_by", sa.String(length=256), nullable=False),
+        sa.Column("last_used_us", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("provider", name=op.f("pk_provider_credentials")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("provider_credentials")
     op.drop_table("provider_import_leases")
     with op.batch_alter_table("provider_imports") as batch:
         batch.drop_column("trigger")
