@@ -194,6 +194,7 @@ def test_bad_parameters_are_refused_and_only_admins_may_ask(
         ({"startDate": "2026-11-05", "endDate": "2026-11-01"}, "endDate"),
         ({"provider": "mistral"}, "provider"),
         ({"startDate": "1990-01-01", "endDate": "2026-01-01"}, "days"),
+        ({"startDate": "0001-01-01", "endDate": "0001-01-01"}, "1970"),
     ):
         r = client.get(url, params=params, headers=admin)
         assert r.status_code == 422 and needle in r.json()["detail"], (params, r.text)

@@ -19,6 +19,8 @@ def _day(flag: str, value: str) -> int:
         day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=flag) from None
+    if not 1970 <= day.year <= 2999:
+        raise click.BadParameter("must be between 1970 and 2999", param_hint=flag)
     return int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
 
 

@@ -31,6 +31,8 @@ def _day(param: str, value: str | None, default: dt.date) -> int:
             raise HTTPException(
                 422, f"{param}: {value!r} is not a date (YYYY-MM-DD, a whole UTC day)"
             ) from None
+        if not 1970 <= day.year <= 2999:
+            raise HTTPException(422, f"{param}: must be between 1970 and 2999")
     return int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
 
 
