@@ -199,6 +199,11 @@ class Settings(BaseSettings):
         description="Base URL of Anthropic's usage and cost report API (report imports).",
         json_schema_extra={"allowed": "an http:// or https:// URL"},
     )
+    groq_metrics_url: str = Field(
+        default="https://api.groq.com/v1/metrics/prometheus",
+        description="Base URL of Groq's Prometheus metrics API (report imports).",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
     reconciliation_drift_percent: Decimal = Field(
         default=Decimal("2"),
         ge=0,
@@ -326,7 +331,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
-    @field_validator("litellm_url", "openai_admin_url", "anthropic_admin_url")
+    @field_validator("litellm_url", "openai_admin_url", "anthropic_admin_url", "groq_metrics_url")
     @classmethod
     def _litellm_url(cls, value: str) -> str:
         parts = urlsplit(value)

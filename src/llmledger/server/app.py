@@ -16,6 +16,7 @@ from llmledger.auth.bootstrap import ensure_first_admin
 from llmledger.auth.passwords import hasher_for
 from llmledger.ledger import Ledger
 from llmledger.server import access, alerts, analytics, health, ingest, pricing, reference, web
+from llmledger.server import providers as provider_reports
 from llmledger.server.access.guard import AuthGuard
 from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
@@ -97,4 +98,5 @@ def create_app(
     app.include_router(reference.router)
     pricing.include(app)
     alerts.include(app)
+    provider_reports.include(app)
     return app
