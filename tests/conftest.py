@@ -24,6 +24,10 @@ from tests.support.live import LiveServer
 settings.register_profile("llmledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("llmledger")
 
+# the tests run alert rounds themselves, at instants they choose: an app started by a test runs
+# no background round unless the test asks for one
+os.environ.setdefault("LLMLEDGER_ALERTS_INTERVAL_SECONDS", "0")
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
 
     from llmledger.events import UsageEvent
     from llmledger.ledger import Ledger
+    from llmledger.providers.schedule import ScheduledImports
     from llmledger.store.write import WriteResult
 
 
@@ -104,10 +105,21 @@ def serve(
     # short-lived objects (full collections otherwise cost more than the writes).
     gc.collect()
     gc.freeze()
+    imports = _scheduled_imports(ledger)
     try:
         serve_http(app, settings, host=host, port=port)
     finally:
+        imports.stop()
         ledger.close()
+
+
+def _scheduled_imports(ledger: Ledger) -> ScheduledImports:
+    """The hourly import of provider reports (providers with a key configured)."""
+    from llmledger.providers.schedule import ScheduledImports
+
+    imports = ScheduledImports(ledger.engine, ledger.settings)
+    imports.start()
+    return imports
 
 
 def _demo_if_empty(ledger: Ledger, events: int) -> None:
@@ -384,7 +396,7 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
 
 
 #: command groups that live in their own modules (``llmledger.commands.<name>.group``)
-_GROUPS: tuple[str, ...] = ("users", "tokens", "prices")
+_GROUPS: tuple[str, ...] = ("users", "tokens", "prices", "alerts", "imports")
 
 
 def _register_groups() -> None:

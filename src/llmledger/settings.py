@@ -228,6 +228,11 @@ class Settings(BaseSettings):
         description="Base URL of Anthropic's usage and cost report API (report imports).",
         json_schema_extra={"allowed": "an http:// or https:// URL"},
     )
+    groq_metrics_url: str = Field(
+        default="https://api.groq.com/v1/metrics/prometheus",
+        description="Base URL of Groq's Prometheus metrics API (report imports).",
+        json_schema_extra={"allowed": "an http:// or https:// URL"},
+    )
     reconciliation_drift_percent: Decimal = Field(
         default=Decimal("2"),
         ge=0,
@@ -262,6 +267,12 @@ class Settings(BaseSettings):
     )
 
     # -- alert delivery (docs/alerts.md, "Channels and settings") ----------------------------
+    alerts_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How often llmledger serve evaluates the alert rules and delivers what "
+        "fired; 0 turns it off.",
+    )
     public_url: str | None = Field(
         default=None,
         description="The dashboard's address as users reach it (https://llmledger.example.com); "
@@ -376,7 +387,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
-    @field_validator("litellm_url", "openai_admin_url", "anthropic_admin_url")
+    @field_validator("litellm_url", "openai_admin_url", "anthropic_admin_url", "groq_metrics_url")
     @classmethod
     def _litellm_url(cls, value: str) -> str:
         parts = urlsplit(value)

@@ -82,13 +82,18 @@ class Request:
 
 class HttpReceiver:
     """An HTTP server on 127.0.0.1: it keeps each POST and answers ``status[path]`` (200); a
-    path in ``down`` gets its connection closed without an answer, as from a dead server."""
+    path in ``down`` gets its connection closed without an answer, as from a dead server. A
+    request to a path in ``hold`` is kept in ``held`` (not ``requests``: it is never answered)
+    and waits until ``release`` is set, then its connection is closed."""
 
     def __init__(self, port: int | None = None) -> None:
         self.requests: list[Request] = []
         self.status: dict[str, int] = {}
         self.redirect: dict[str, str] = {}
         self.down: set[str] = set()
+        self.hold: set[str] = set()
+        self.held: list[Request] = []
+        self.release = threading.Event()
         self.port = port or free_port()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -107,6 +112,12 @@ class HttpReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path in receiver.down:
+                    self.close_connection = True
+                    return
+                if self.path in receiver.hold:
+                    with receiver._lock:
+                        receiver.held.append(Request(self.path, dict(self.headers), body))
+                    receiver.release.wait(DEADLINE_SECONDS)
                     self.close_connection = True
                     return
                 with receiver._lock:
@@ -129,6 +140,7 @@ class HttpReceiver:
         return self
 
     def stop(self) -> None:
+        self.release.set()  # a held request ends
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

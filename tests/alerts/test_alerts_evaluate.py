@@ -176,3 +176,45 @@ def test_a_forecast_overrun_adds_the_projection_to_the_month_so_far(ledger: Ledg
     assert found.state == "OK"
     tight = rule(alertType="forecast_overrun", thresholdCents=30_000, warningPercent=90)
     assert one(ledger, tight, now).state == "CRITICAL"
+
+
+def test_shapes_asked_together_by_store_answer_as_each_rule_alone(ledger: Ledger) -> None:
+    """Shapes one store answers share one question grouped by all their columns (the platform,
+    organisations, providers and models; agents; users): each rule's value is what it has
+    alone, for every type, in zones with half-hour days too."""
+    now = utc(2026, 12, 7, 12, 40)
+    attrs = [
+        {"org_id": "acme", "agent": "a", "user_id": "u1", "model": "gpt-4o"},
+        {"org_id": "acme", "agent": "b", "user_id": "u2", "provider": "anthropic", "model": "c"},
+        {"org_id": "globex", "agent": "a", "user_id": "u1", "model": "gpt-4o-mini"},
+        {"org_id": None, "agent": None, "user_id": None},
+    ]
+    for h in range(0, 30, 2):
+        for i, a in enumerate(attrs):
+            at = now - dt.timedelta(hours=h, minutes=11 * i)
+            ledger.write([event(at, f"0.{i + 1}{h % 7}", success=(h + i) % 3 != 0, **a)])
+    scopes = [
+        {},
+        {"orgId": "acme"},
+        {"provider": "anthropic"},
+        {"model": "gpt-4o"},
+        {"orgId": "acme", "model": "gpt-4o"},
+        {"agent": "a"},
+        {"orgId": "acme", "agent": "a"},
+        {"userId": "u1"},
+        {"orgId": "globex", "userId": "u1"},
+        {"orgId": "acme", "agent": "b", "userId": "u2"},
+    ]
+    kinds = [
+        {"alertType": "daily_limit", "thresholdCents": 200, "timezone": "Asia/Kolkata"},
+        {"alertType": "weekly_limit", "thresholdCents": 500},
+        {"alertType": "cost_spike", "minCostCents": 0},
+        {"alertType": "error_rate", "thresholdPercent": 20, "minRequests": 1},
+        {"alertType": "forecast_overrun", "thresholdCents": 1_000},
+    ]
+    rules = [rule(**k, **s) for s in scopes for k in kinds]
+    with ledger.engine.connect() as conn:
+        together = [(e.state, e.value, e.threshold) for e in evaluate(conn, rules, now=now)]
+    apart = [(e.state, e.value, e.threshold) for e in (one(ledger, r, now) for r in rules)]
+    assert together == apart
+    assert len({v for _, v, _ in together}) >= 15  # the scopes do see different figures

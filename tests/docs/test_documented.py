@@ -75,6 +75,7 @@ BAD_VALUES = {
     "LLMLEDGER_LITELLM_URL": "ftp://example.com/prices.json",
     "LLMLEDGER_OPENAI_ADMIN_URL": "api.openai.com/v1",
     "LLMLEDGER_ANTHROPIC_ADMIN_URL": "ftp://api.anthropic.com",
+    "LLMLEDGER_GROQ_METRICS_URL": "api.groq.com/v1/metrics/prometheus",
     "LLMLEDGER_FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.example",
     "LLMLEDGER_OTLP_ATTRIBUTE_MAP": "app.customer=customer",
     "LLMLEDGER_METRICS_TOKEN": "short",

@@ -27,6 +27,10 @@ class Script:
     fail: list[tuple[str, int, str | None]] = field(default_factory=list)
     always_fail: dict[str, int] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
+    #: requests whose path holds ``gate`` wait for ``release``; ``arrived`` is set when one does
+    gate: str | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 def _page(buckets: list[dict[str, Any]], page: str | None) -> dict[str, Any]:
@@ -50,6 +54,9 @@ def serve(script: Script) -> Iterator[str]:
                 fault = next((f for f in script.fail if f[0] in url.path), None)
                 if fault is not None:
                     script.fail.remove(fault)
+            if script.gate is not None and script.gate in url.path:
+                script.arrived.set()
+                script.release.wait(60)
             if fault is not None:
                 self._send(fault[1], {"error": {"message": "scripted"}}, retry_after=fault[2])
                 return
@@ -94,5 +101,6 @@ def serve(script: Script) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:
+        script.release.set()  # no request is left waiting
         server.shutdown()
         server.server_close()

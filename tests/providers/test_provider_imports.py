@@ -173,7 +173,7 @@ def test_bad_ranges_and_missing_keys_are_refused(
     with pytest.raises(ReportError, match="whole UTC days"):
         run_import(ledger.engine, ledger.settings, "openai", key="k", start_day=D0 + 1, end_day=D2)
     with pytest.raises(ReportError, match="not a provider"):
-        run_import(ledger.engine, ledger.settings, "groq", key="k", **RANGE)
+        run_import(ledger.engine, ledger.settings, "mistral", key="k", **RANGE)
     assert runs(ledger) == []
 
 

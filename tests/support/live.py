@@ -56,7 +56,8 @@ class LiveServer:
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name=f"live-{self.port}", daemon=True)
         thread.start()
-        deadline = time.monotonic() + 60
+        # a start on a machine at load 20 can take more than a minute
+        deadline = time.monotonic() + 180
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the live server did not start")

@@ -49,7 +49,8 @@ class ServedLedger:
         self.proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 60
+        # a start on a machine at load 20 can take more than a minute
+        deadline = time.monotonic() + 180
         while not self.healthy():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"llmledger serve did not start (exit {self.proc.poll()})")

@@ -5,11 +5,13 @@ UTC days from the daily rollups, whole hours from the hourly ones, and the parti
 period's edges (a zone such as ``Asia/Kolkata`` starts its days on half hours) from raw events,
 so every sum counts its period to the microsecond.
 
-One round asks one question per scope *shape* (which of organisation, agent, user, provider
-and model a rule sets) and measure, however many rules share it: the sums are grouped by the
-shape's columns and by bucket, over every range any of those rules needs at once, and each
-rule reads its own scope's rows (``spans.contains`` says which range a row belongs to). A
-shape that only one scope uses is filtered to it instead.
+One round asks one question per store and measure, however many rules it answers: a rule's
+scope *shape* (which of organisation, agent, user, provider and model it sets) says which
+store answers it (the narrow rollups, the wide ones, ``user_day``; ``_family``), and the shapes
+of one store are asked together, the sums grouped by all their columns and by bucket, over
+every range any of those rules needs at once. Each scope's rows are then summed by bucket and
+each rule reads its own (``spans.contains`` says which range a row belongs to). A store asked
+for one scope only is filtered to it instead.
 
 How each type is measured (``now`` is the check's time; periods: ``alerts.periods``):
 
@@ -36,7 +38,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from llmledger.alerts.periods import Period, calendar_period, last_full_hour, trailing_hour
-from llmledger.alerts.rules import LIMIT_TYPES, Rule
+from llmledger.alerts.rules import LIMIT_TYPES, SCOPE, Rule
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.forecast import HISTORY_DAYS, projection
 from llmledger.analytics.source import aggregate
@@ -159,45 +161,84 @@ class Sums:
     def load(
         self,
         conn: Connection,
-        shape: tuple[str, ...],
+        shapes: dict[tuple[str, ...], set[Key]],
         measure: Measure,
-        keys: set[Key],
         ranges: Iterable[Range],
         *,
         raw_from_us: int,
     ) -> None:
+        """One grouped question answering every shape of ``shapes`` (each with the scopes its
+        rules need) for ``measure`` over ``ranges``: grouped by the union of their columns,
+        each row then counted for the scope of each shape it falls in."""
+        found: dict[tuple[str, ...], dict[Key, list[dict[str, Any]]]] = {
+            shape: defaultdict(list) for shape in shapes
+        }
+        for shape in shapes:
+            self.rows[(shape, measure)] = found[shape]
         ranges = sorted({r for r in ranges if r[1] > r[0]})
-        found: dict[Key, list[dict[str, Any]]] = defaultdict(list)
-        self.rows[(shape, measure)] = found
         if not ranges:
             return
         measures = ("cost_nanos",) if measure == "cost" else ("requests",)
         dims: tuple[str, ...] = ("bucket",) if measure == "cost" else ("bucket", "success")
-        if len(keys) == 1:  # one scope: filter to it (an index or a narrower rollup may serve)
-            (only,) = keys
-            filters = Filters(**dict(zip(shape, only, strict=True)))  # type: ignore[arg-type]
-            rows, _ = aggregate(
-                conn, ranges, filters, dims=dims, measures=measures, raw_from_us=raw_from_us
-            )
-            found[only] = rows
-            return
+        columns = tuple(c for c in SCOPE.values() if any(c in shape for shape in shapes))
+        if len(shapes) == 1:
+            ((shape, keys),) = shapes.items()
+            if len(keys) == 1:  # one scope: filter to it (an index or narrower rollup serves)
+                (only,) = keys
+                filters = Filters(**dict(zip(shape, only, strict=True)))  # type: ignore[arg-type]
+                rows, _ = aggregate(
+                    conn, ranges, filters, dims=dims, measures=measures, raw_from_us=raw_from_us
+                )
+                found[shape][only] = rows
+                return
         rows, _ = aggregate(
             conn,
             ranges,
             Filters(),
-            dims=(*dims, *shape),
+            dims=(*dims, *columns),
             measures=measures,
             raw_from_us=raw_from_us,
         )
+        # rows of the finer grouping are summed into each scope's own rows (by bucket, edge
+        # and success): a shape of few columns (the platform: one scope) gets a few hundred
+        # rows, not every row of the question
+        (total,) = measures
+        summed: dict[tuple[tuple[str, ...], Key], dict[tuple[Any, ...], int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
         for row in rows:
-            key = tuple(row[c] for c in shape)
-            if key in keys:
-                found[key].append(row)
+            slot = (row["bucket"], row.get("at"), row.get("success"))
+            for shape, keys in shapes.items():
+                key = tuple(row[c] for c in shape)
+                if key in keys:
+                    summed[(shape, key)][slot] += row[total]
+        for (shape, key), slots in summed.items():
+            found[shape][key] = [
+                {"bucket": bucket, "at": at, "success": success, total: value}
+                for (bucket, at, success), value in slots.items()
+            ]
 
     def of(self, rule: Rule, measure: Measure) -> list[dict[str, Any]]:
         shape = rule.scope_columns
         key = tuple(getattr(rule, c) for c in shape)
         return self.rows.get((shape, measure), {}).get(key, [])
+
+
+#: the scope columns each store is keyed by: the narrow rollups (organisation, provider,
+#: model), the wide ones (agent too) and ``user_day`` (organisation and user)
+_NARROW = frozenset(("org_id", "provider", "model"))
+_WIDE = frozenset(("org_id", "agent", "provider", "model"))
+_USER = frozenset(("org_id", "user_id"))
+
+
+def _family(shape: tuple[str, ...]) -> str:
+    """Which store answers a shape, so that shapes of one store share one question grouped by
+    the union of their columns (which that store still answers); ``alone``: asked alone."""
+    columns = set(shape)
+    for name, store in (("narrow", _NARROW), ("wide", _WIDE), ("user", _USER)):
+        if columns <= store:
+            return name
+    return "alone"
 
 
 def _total(rows: Sequence[dict[str, Any]], range_: Range, measure: str = "cost_nanos") -> int:
@@ -229,9 +270,16 @@ def evaluate(
         for need in needs.values():
             keys[(shape, need.measure)].add(tuple(getattr(rule, c) for c in shape))
             ranges[(shape, need.measure)].add(need.range)
-    sums = Sums()
+    # shapes answered by the same store are asked together, grouped by all their columns
+    families: dict[tuple[str, Measure], dict[tuple[str, ...], set[Key]]] = defaultdict(dict)
     for (shape, measure), wanted in keys.items():
-        sums.load(conn, shape, measure, wanted, ranges[(shape, measure)], raw_from_us=raw_from_us)
+        families[(_family(shape), measure)][shape] = wanted
+    sums = Sums()
+    for (family, measure), shapes in families.items():
+        groups = [shapes] if family != "alone" else [{s: k} for s, k in shapes.items()]
+        for group in groups:
+            needed = set().union(*(ranges[(shape, measure)] for shape in group))
+            sums.load(conn, group, measure, needed, raw_from_us=raw_from_us)
     return [_judge(rule, period, needs, sums, now) for rule, period, needs in planned]
 
 

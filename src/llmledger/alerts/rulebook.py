@@ -80,6 +80,19 @@ def delete_rule(engine: Engine, rule: Rule, *, audit: Audit) -> None:
         )
 
 
+def record_test(engine: Engine, rule: Rule, results: list[dict[str, Any]], *, audit: Audit) -> None:
+    """Audit-log a test message sent to ``rule``'s channels (``results``: each channel's, URLs
+    masked as the sender reports them)."""
+    with writing(engine) as conn:
+        audit.record(
+            conn,
+            action="alert.test",
+            target=f"alert:{rule.id}",
+            after={"results": results},
+            org_id=rule.org_id,
+        )
+
+
 def make_rule(engine: Engine, body: dict[str, Any], *, audit: Audit, allow_private: bool) -> Rule:
     """Check ``body`` and store the rule it describes (tests, the CLI)."""
     return create_rule(engine, parse_rule(body, allow_private=allow_private), audit=audit)

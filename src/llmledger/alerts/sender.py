@@ -33,6 +33,7 @@ from llmledger.alerts.tables import (
     alert_firings,
     alert_rules,
 )
+from llmledger.auth.writing import writing
 from llmledger.metrics import metrics
 from llmledger.settings import Settings
 
@@ -162,7 +163,9 @@ def _unleased(now: int) -> Any:
 
 
 def _claim(engine: Engine, delivery_id: int, now: int, lease: int) -> bool:
-    with engine.begin() as conn:
+    # ``writing``: BEGIN IMMEDIATE on SQLite; a deferred transaction that reads and then writes
+    # fails at once with "database is locked" when another sender writes at the same moment
+    with writing(engine) as conn:
         claimed = conn.execute(
             update(alert_deliveries)
             .where(alert_deliveries.c.id == delivery_id)
@@ -230,7 +233,7 @@ def _record(engine: Engine, delivery_id: int, now: int, lease: int, outcome: _Ou
     """Record one attempt; the outcome: ``sent``, ``retry`` (failed, tried again later) or
     ``given_up``."""
     result = outcome.result
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         attempts = (
             conn.execute(
                 select(alert_deliveries.c.attempts).where(alert_deliveries.c.id == delivery_id)

@@ -1,2 +1,2 @@
 """Provider reports: what OpenAI and Anthropic themselves report as usage and bill as cost,
-imported per UTC day beside what llmledger tracked (see ``docs/providers.md``)."""
+imported per UTC day beside what llmledger tracked (see ``docs/reports.md``)."""

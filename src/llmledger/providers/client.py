@@ -26,6 +26,8 @@ MAX_PAGES = 10_000
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 Sleep = Callable[[float], None]
+#: told of each page fetched: the report's path and the page's number (1, 2, ...)
+OnPage = Callable[[str, int], None]
 
 
 def _wait(response: httpx.Response | None, attempt: int) -> float:
@@ -52,8 +54,10 @@ class ReportClient:
         key_hint: str,
         transport: httpx.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
+        on_page: OnPage | None = None,
     ) -> None:
         self.provider = provider
+        self.on_page = on_page
         self.key_hint = key_hint
         self.sleep = sleep
         self._http = httpx.Client(
@@ -70,7 +74,14 @@ class ReportClient:
         self._http.close()
 
     def get(self, path: str, params: Query) -> dict[str, Any]:
-        """One page as JSON (numbers as ``Decimal``), after retries."""
+        """One page of a report as JSON (numbers as ``Decimal``), after retries."""
+        page = self.get_json(path, params)
+        if not isinstance(page.get("data"), list):
+            raise ReportError(f"{self.provider}: {path} answered a page without a data list")
+        return page
+
+    def get_json(self, path: str, params: Query) -> dict[str, Any]:
+        """One JSON object (numbers as ``Decimal``), after retries."""
         response: httpx.Response | None = None
         for attempt in range(ATTEMPTS):
             try:
@@ -105,16 +116,18 @@ class ReportClient:
             page = json.loads(response.text, parse_float=Decimal)
         except ValueError:
             raise ReportError(f"{self.provider}: {path} did not answer JSON") from None
-        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-            raise ReportError(f"{self.provider}: {path} answered a page without a data list")
+        if not isinstance(page, dict):
+            raise ReportError(f"{self.provider}: {path} did not answer a JSON object")
         return page
 
     def pages(self, path: str, params: Query) -> Iterator[dict[str, Any]]:
         """Every page of a report, following ``next_page`` while ``has_more``."""
         cursor: str | None = None
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        for number in range(1, MAX_PAGES + 1):
             page = self.get(path, params + ([("page", cursor)] if cursor else []))
+            if self.on_page is not None:
+                self.on_page(path, number)
             yield page
             cursor = page.get("next_page")
             if not page.get("has_more") or not cursor:

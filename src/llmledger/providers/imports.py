@@ -2,10 +2,11 @@
 replace the range's rows in one transaction, so that re-importing never duplicates, a failed
 or killed import leaves the previous rows whole, and each run is logged in
 ``provider_imports``. Keys come from the environment (``OPENAI_ADMIN_KEY``,
-``ANTHROPIC_ADMIN_KEY``) unless given."""
+``ANTHROPIC_ADMIN_KEY``, ``GROQ_API_KEY``) unless given."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -15,14 +16,24 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, update
 
 from llmledger.metrics import metrics
-from llmledger.providers import anthropic, openai
-from llmledger.providers.errors import ReportError
+from llmledger.pricing.cost import Pricer, StoredUsage
+from llmledger.pricing.seed import load_price_book
+from llmledger.providers import anthropic, credentials, groq, lease, openai
+from llmledger.providers.errors import NoKey, RangeError
 from llmledger.providers.report import DAY_S, Report
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
 from llmledger.settings import Settings
 
-PROVIDERS = ("openai", "anthropic")
-_MODULES: dict[str, Any] = {"openai": openai, "anthropic": anthropic}
+PROVIDERS = ("openai", "anthropic", "groq")
+_MODULES: dict[str, Any] = {"openai": openai, "anthropic": anthropic, "groq": groq}
+#: the setting holding each provider's base URL
+_URLS = {
+    "openai": "openai_admin_url",
+    "anthropic": "anthropic_admin_url",
+    "groq": "groq_metrics_url",
+}
+#: the environment variable holding each provider's key
+KEY_VARIABLES: dict[str, str] = {p: m.KEY_VARIABLE for p, m in _MODULES.items()}
 #: longest range one import may ask for
 MAX_DAYS = 3660
 
@@ -41,12 +52,23 @@ def key_for(provider: str, environ: dict[str, str] | None = None) -> str:
     module = _MODULES[provider]
     key = (environ if environ is not None else os.environ).get(module.KEY_VARIABLE, "").strip()
     if not key:
-        raise ReportError(f"{provider}: no admin key; set {module.KEY_VARIABLE}")
+        raise NoKey(
+            f"{provider}: no admin key; set {module.KEY_VARIABLE} or store one with "
+            f"PUT /api/v1/admin/providers/{provider}/credentials"
+        )
     return key
 
 
+def resolve_key(engine: Engine, settings: Settings, provider: str, now_us: int) -> str:
+    """The key an admin stored for ``provider``, else its environment variable's."""
+    stored = credentials.stored_key(
+        engine, provider, secret=settings.resolved_secret_key(), now_us=now_us
+    )
+    return stored if stored is not None else key_for(provider)
+
+
 def base_url(settings: Settings, provider: str) -> str:
-    url: str = getattr(settings, f"{provider}_admin_url")
+    url: str = getattr(settings, _URLS[provider])
     return url
 
 
@@ -59,6 +81,22 @@ def fetch_report(
     with module.client(base_url(settings, provider), key, **seams) as api:
         module.fetch(api, report)
     return report
+
+
+def estimate_costs(engine: Engine, report: Report, line_item: str) -> None:
+    """Costs of a report that has none (Groq), priced from llmledger's catalog as events are:
+    the price in force on each day, the fallback for a model no catalog knows."""
+    with engine.connect() as conn:
+        pricer = Pricer(load_price_book(conn))
+    for (day, project, model), counts in sorted(report.usage.items()):
+        usage = StoredUsage(
+            input_tokens=counts["input_tokens"] or 0,
+            output_tokens=counts["output_tokens"] or 0,
+            requests=0,  # no per-request fee: requests are approximate
+        )
+        at = dt.datetime.fromtimestamp(day, dt.UTC)
+        priced = pricer.price_usage(report.provider, model, at, usage)
+        report.add_cost((day, project, line_item, model), priced.cost_nanos)
 
 
 def _now_us() -> int:
@@ -74,50 +112,58 @@ def run_import(
     end_day: int,
     key: str | None = None,
     clock_us: Callable[[], int] = _now_us,
+    trigger: str = "cli",
     **seams: Any,
 ) -> ImportResult:
     """Import ``[start_day, end_day)`` (Unix seconds, whole UTC days). Raises ``ReportError``
-    (logged as a failed run) when it cannot; nothing of the range is changed then."""
-    if provider not in PROVIDERS:
-        raise ReportError(
-            f"{provider!r} is not a provider llmledger imports ({', '.join(PROVIDERS)})"
+    (logged as a failed run) when it cannot; nothing of the range is changed then. Raises
+    ``ImportBusy`` (and logs nothing) while another import of the provider holds its lease."""
+    check_range(provider, start_day, end_day)
+    secret = key if key is not None else resolve_key(engine, settings, provider, clock_us())
+    holder = lease.new_holder()
+    held = lease.take(engine, provider, holder, clock_us())
+    if held is not None:
+        raise lease.ImportBusy(
+            f"{provider}: another import is running ({held.holder}); try again when it is done"
         )
-    if start_day % DAY_S or end_day % DAY_S:
-        raise ReportError("a range of whole UTC days is imported")
-    if end_day <= start_day:
-        raise ReportError("the range is empty: its end is not after its start")
-    if end_day - start_day > MAX_DAYS * DAY_S:
-        raise ReportError(f"at most {MAX_DAYS} days are imported at once")
     try:
         result = _run(
-            engine,
-            settings,
-            provider,
-            start_day=start_day,
-            end_day=end_day,
-            key=key,
-            clock_us=clock_us,
-            **seams,
+            engine, settings, provider, start_day, end_day, secret, holder, clock_us, trigger, seams
         )
     except Exception:
         metrics().import_ran(provider, "failed")
         raise
+    finally:
+        lease.give_back(engine, provider, holder)
     metrics().import_ran(provider, "ok")
     return result
+
+
+def check_range(provider: str, start_day: int, end_day: int) -> None:
+    if provider not in PROVIDERS:
+        raise RangeError(
+            f"{provider!r} is not a provider llmledger imports ({', '.join(PROVIDERS)})"
+        )
+    if start_day % DAY_S or end_day % DAY_S:
+        raise RangeError("a range of whole UTC days is imported")
+    if end_day <= start_day:
+        raise RangeError("the range is empty: its end is not after its start")
+    if end_day - start_day > MAX_DAYS * DAY_S:
+        raise RangeError(f"at most {MAX_DAYS} days are imported at once")
 
 
 def _run(
     engine: Engine,
     settings: Settings,
     provider: str,
-    *,
     start_day: int,
     end_day: int,
-    key: str | None,
+    secret: str,
+    holder: str,
     clock_us: Callable[[], int],
-    **seams: Any,
+    trigger: str,
+    seams: dict[str, Any],
 ) -> ImportResult:
-    secret = key if key is not None else key_for(provider)
     with engine.begin() as conn:
         inserted = conn.execute(
             insert(provider_imports).values(
@@ -128,15 +174,33 @@ def _run(
                 usage_rows=0,
                 cost_rows=0,
                 started_us=clock_us(),
+                trigger=trigger,
             )
         ).inserted_primary_key
     assert inserted is not None
     run_id = int(inserted[0])
+    lease.attach(engine, provider, holder, run_id)
     try:
         report = fetch_report(settings, provider, start_day, end_day, key=secret, **seams)
-    except ReportError as exc:
-        _finish(engine, run_id, clock_us, state="failed", error=str(exc))
+        module = _MODULES[provider]
+        if getattr(module, "ESTIMATES_COSTS", False):
+            estimate_costs(engine, report, module.ESTIMATE_LINE_ITEM)
+        return _replace(engine, provider, start_day, end_day, report, run_id, clock_us)
+    except Exception as exc:
+        _finish(engine, run_id, clock_us, state="failed", error=str(exc) or type(exc).__name__)
         raise
+
+
+def _replace(
+    engine: Engine,
+    provider: str,
+    start_day: int,
+    end_day: int,
+    report: Report,
+    run_id: int,
+    clock_us: Callable[[], int],
+) -> ImportResult:
+    """The range's rows replaced by the report's, and the run marked done, in one transaction."""
     with engine.begin() as conn:
         for table in (provider_usage, provider_costs):
             conn.execute(

@@ -50,5 +50,30 @@ provider_imports = Table(
     Column("error", Text),
     Column("started_us", BigInteger, nullable=False),
     Column("finished_us", BigInteger),
+    Column("trigger", String(16)),  # cli, api, schedule (NULL: before triggers were kept)
     Index("ix_provider_imports_provider", "provider", "id"),
+)
+
+#: one row per provider: the node whose import of it runs, until when. The database, not
+#: timing, decides who imports: taking the lease is one conditional UPDATE
+provider_import_leases = Table(
+    "provider_import_leases",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("run_id", Integer),
+)
+
+#: provider keys an admin stored: Fernet tokens under a key derived from the server secret;
+#: only the last four characters are kept in the clear, to recognise a key by
+provider_credentials = Table(
+    "provider_credentials",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("ciphertext", Text, nullable=False),
+    Column("last_four", String(4), nullable=False),
+    Column("set_us", BigInteger, nullable=False),
+    Column("set_by", String(256), nullable=False),
+    Column("last_used_us", BigInteger),
 )

@@ -26,6 +26,7 @@ from llmledger.server import (
     reference,
     web,
 )
+from llmledger.server import providers as provider_reports
 from llmledger.server.access.guard import AuthGuard
 from llmledger.server.hardening import BodyLimit, SecurityHeaders
 from llmledger.settings import Settings
@@ -56,9 +57,11 @@ def create_app(
             app.state.ledger = Ledger.open(settings)
         app.state.ledger.writer.start()  # ready (GET /readyz) once it is up
         ensure_first_admin(app.state.ledger.engine, settings)
+        alert_loop = alerts.start_loop(app)  # evaluate and deliver in the background
         try:
             yield
         finally:
+            alert_loop.stop()
             if owns_ledger:
                 app.state.ledger.close()
 
@@ -106,4 +109,5 @@ def create_app(
     app.include_router(reference.router)
     pricing.include(app)
     alerts.include(app)
+    provider_reports.include(app)
     return app

@@ -80,3 +80,18 @@ class BudgetStatusOut(_Open):
     blocked: bool
     rules: list[dict[str, Any]]
     scope: dict[str, Any]
+
+
+class ChannelResult(_Open):
+    """How a test message to one channel went: the target masked (URLs), the answer."""
+
+    channel: str
+    target: str
+    ok: bool
+    detail: str
+
+
+class SentTestOut(_Open):
+    ruleId: int
+    ok: bool
+    results: list[ChannelResult]

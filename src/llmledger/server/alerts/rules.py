@@ -8,6 +8,7 @@ scoped to it); viewers read their organisation's rules. A rule of another organi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -15,11 +16,14 @@ from fastapi.responses import JSONResponse
 
 from llmledger.alerts import rulebook
 from llmledger.alerts.rules import Rule, RuleError, parse_rule, rule_json
+from llmledger.alerts.sender import send_test
 from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
-from llmledger.server.alerts.answers import Deleted, RuleOut, RulesOut
+from llmledger.server.alerts.answers import Deleted, RuleOut, RulesOut, SentTestOut
 from llmledger.server.alerts.schemas import RuleChange, RuleIn
+from llmledger.server.analytics.params import NowDep
 from llmledger.server.deps import AuditDep, LedgerDep, OrgAdminDep, ReaderDep, RolesFirst
+from llmledger.store.rows import to_us
 
 PREFIX = "/api/v1/admin/llm-costs"
 router = APIRouter(prefix=PREFIX, tags=["alerts"], route_class=RolesFirst)
@@ -116,3 +120,30 @@ def delete_alert(
     rule = found(ledger, rule_id, principal)
     rulebook.delete_rule(ledger.engine, rule, audit=audit)
     return {"deleted": rule.id}
+
+
+@router.post("/alerts/{id}/test", response_model=SentTestOut)
+def test_alert(
+    rule_id: RuleId,
+    request: Request,
+    ledger: LedgerDep,
+    principal: OrgAdminDep,
+    audit: AuditDep,
+    now: NowDep,
+) -> dict[str, Any] | JSONResponse:
+    """Send a test message, marked as one, to every channel of the rule now (not through the
+    outbox: nothing is retried); each channel's result. Audit-logged as ``alert.test``."""
+    rule = found(ledger, rule_id, principal)
+    if not (rule.notification_emails or rule.slack_webhook_url or rule.webhook_url):
+        return JSONResponse(
+            {
+                "detail": "the rule has no channels: set notificationEmails, slackWebhookUrl "
+                "or webhookUrl first"
+            },
+            status_code=422,
+        )
+    settings = request.app.state.settings  # the SMTP server and public URL the sender uses
+    sent = send_test(dataclasses.asdict(rule), settings, now_us=to_us(now))
+    results = [dataclasses.asdict(r) for r in sent]
+    rulebook.record_test(ledger.engine, rule, results, audit=audit)
+    return {"ruleId": rule.id, "ok": all(r.ok for r in sent), "results": results}

@@ -58,6 +58,11 @@
     if (message) { sessionStorage.setItem(PENDING, message); }
     window.location.reload();
   }
+  // open another page, with a notification for it to show
+  function go(url, message) {
+    if (message) { sessionStorage.setItem(PENDING, message); }
+    window.location.assign(url);
+  }
   var pending = sessionStorage.getItem(PENDING);
   if (pending) { sessionStorage.removeItem(PENDING); toast(pending); }
 
@@ -221,5 +226,8 @@
   });
   document.querySelectorAll("select[data-api]").forEach(function (s) { s.dataset.was = s.value; });
 
-  window.llmledger = { api: api, toast: toast, confirm: confirmAction, reload: reload, done: done, formBody: formBody };
+  window.llmledger = {
+    api: api, toast: toast, confirm: confirmAction, reload: reload, go: go, done: done,
+    formBody: formBody, fieldErrors: fieldErrors,
+  };
 })();

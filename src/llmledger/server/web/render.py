@@ -48,6 +48,7 @@ NAV = (
     ("/usage-pattern", "Usage pattern", False),
     ("/forecast", "Forecast", False),
     ("/what-if", "What-if", False),
+    ("/alerts", "Alerts", False),
     ("/pricing", "Pricing", False),
     ("/access", "Access", False),
 )

@@ -1,0 +1,112 @@
+"""The alert round inside ``llmledger serve``: evaluate, fire, deliver, every
+``LLMLEDGER_ALERTS_INTERVAL_SECONDS``, in a background thread.
+
+``alert_round`` is one round (``llmledger alerts check`` runs it once): every active rule is
+evaluated at ``now`` and fired if it crossed (``alerts.check``), then the outbox rows due are
+delivered (``alerts.sender``). ``AlertLoop`` repeats it. A round that fails is logged and the
+next one runs as usual: a bad rule, an unreachable database or a bug never stops the loop, nor
+the server. Any number of nodes may run the loop on one database: the firings' unique key and
+the deliveries' leases decide who does what, not timing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from llmledger.alerts.check import check
+from llmledger.alerts.evaluate import Evaluation
+from llmledger.alerts.sender import deliver_due
+from llmledger.settings import Settings
+from llmledger.store.rows import to_us
+
+__all__ = ["AlertLoop", "RoundReport", "alert_round"]
+
+log = logging.getLogger(__name__)
+
+#: how long stopping waits for a round in progress (a send may take its timeout); a round cut
+#: short loses nothing: its leased deliveries are taken again once the lease ends
+STOP_WAIT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    evaluations: list[Evaluation]
+    #: the ids of the firings this round wrote (not those another node wrote)
+    fired: list[int]
+    #: deliveries sent successfully in this round
+    sent: int
+
+
+def alert_round(
+    engine: Engine, settings: Settings, *, now: dt.datetime, deliver_limit: int = 100
+) -> RoundReport:
+    """Evaluate and fire every active rule at ``now``, then deliver the outbox rows due."""
+    result = check(engine, now=now, retention_days=settings.retention_days)
+    sent = deliver_due(engine, settings, now_us=to_us(now), limit=deliver_limit)
+    return RoundReport(result.evaluations, result.fired, sent)
+
+
+class AlertLoop:
+    """Runs ``alert_round`` at start and then every ``settings.alerts_interval_seconds``, in a
+    daemon thread, until ``stop``. ``clock`` is the server's (tests inject their own)."""
+
+    def __init__(
+        self, engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime]
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.interval = settings.alerts_interval_seconds
+        self.rounds = 0  # rounds finished, failed ones included
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.interval > 0
+
+    def start(self) -> AlertLoop:
+        if self.enabled and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="llmledger-alerts", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("the alert round still runs after %.0f s; leaving it", timeout)
+
+    def run_once(self) -> RoundReport | None:
+        """One round; ``None`` when it failed (logged)."""
+        try:
+            report = alert_round(self.engine, self.settings, now=self.clock())
+        except Exception:
+            self.failures += 1
+            log.exception("the alert round failed; the next one runs in %g s", self.interval)
+            return None
+        finally:
+            self.rounds += 1
+        if report.fired or report.sent:
+            log.info(
+                "alert round: %d rules, %d fired, %d messages sent",
+                len(report.evaluations),
+                len(report.fired),
+                report.sent,
+            )
+        return report
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval)

@@ -1,0 +1,15 @@
+"""The provider-reports area: reconciliation of tracked against billed (``reconciliation``),
+import runs (``imports``) and stored provider keys (``credentials``). The work is
+``llmledger.providers``'s; these modules present it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from llmledger.server.providers import credentials, imports, reconciliation
+
+
+def include(app: FastAPI) -> None:
+    app.include_router(reconciliation.router)
+    app.include_router(imports.router)
+    app.include_router(credentials.router)
