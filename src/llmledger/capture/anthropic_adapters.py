@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from llmledger import normalize
+from llmledger.capture import state
+from llmledger.capture.budgets import scope_of
 from llmledger.capture.calls import Call
 from llmledger.capture.guard import fault
 from llmledger.capture.record import attribution
@@ -135,6 +137,9 @@ def _manager_class(base: Any) -> type:
 
         async def __aenter__(self: Any) -> Any:
             call = _begin(self)
+            budgets = state.budgets()
+            if call is not None and budgets is not None:  # refused before the request
+                await budgets.acheck(scope_of(call.attrs, call.provider, call.model))
             try:
                 stream = await base.__aenter__(self)
             except BaseException as exc:
@@ -148,6 +153,9 @@ def _manager_class(base: Any) -> type:
 
         def __enter__(self: Any) -> Any:
             call = _begin(self)
+            budgets = state.budgets()
+            if call is not None and budgets is not None:  # refused before the request
+                budgets.check(scope_of(call.attrs, call.provider, call.model))
             try:
                 stream = base.__enter__(self)
             except BaseException as exc:
