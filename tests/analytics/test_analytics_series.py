@@ -87,7 +87,11 @@ def test_usage_pattern(data: DataSet) -> None:
 
 def test_forecast(data: DataSet) -> None:
     out = data.get("/forecast", horizonDays=10)
-    assert out["budget"] is None
+    # the seeded global monthly rule ($1,000) is the budget of the unfiltered forecast
+    assert (out["budget"]["amountUsd"], out["budget"]["ruleName"]) == (
+        1000.0,
+        "Monthly Global Spend Alert",
+    )
     assert len(out["days"]) == 10
     assert out["days"][0]["date"] == NOW.date().isoformat()
     assert len(out["history"]) == 56
