@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -293,6 +294,8 @@ def test_fail_closed_refuses_when_the_collector_cannot_be_reached(
         assert isinstance(refused.value, llmledger.BudgetExceeded)
         assert "budget state unavailable" in str(refused.value)
         assert refused.value.rule_id is None and refused.value.reason
+        again = pickle.loads(pickle.dumps(refused.value))
+        assert (type(again), again.reason) == (llmledger.BudgetUnavailable, refused.value.reason)
     assert len(provider.requests) == before
 
 

@@ -68,6 +68,9 @@ class BudgetExceeded(Exception):
         text = first.get("message") or f"budget rule {self.rule_name!r} is over its threshold"
         super().__init__(f"llmledger: call refused: {text}")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across processes, with its fields
+        return (type(self), (self.rules, self.scope))
+
 
 class BudgetUnavailable(BudgetExceeded):
     """``fail_closed=True`` and the budget state could not be read (``reason``): the provider
@@ -77,6 +80,9 @@ class BudgetUnavailable(BudgetExceeded):
         super().__init__([], scope)
         self.reason = reason
         Exception.__init__(self, f"llmledger: call refused: budget state unavailable ({reason})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.scope))
 
 
 @dataclass(frozen=True, slots=True)
