@@ -41,7 +41,9 @@ def configure(
     direct mode (never taken from the environment, where the server's own
     ``LLMLEDGER_DATABASE_URL`` may live). Unset arguments fall back to ``LLMLEDGER_URL``,
     ``LLMLEDGER_API_KEY``, ``LLMLEDGER_SPOOL_DIR``. ``options`` are ``CaptureConfig``
-    fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...);
+    fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...;
+    ``enforce_budgets``, ``fail_closed``, ``budget_cache_seconds``, ``budget_timeout``: the
+    budget checks of ``capture.budgets``);
     ``attribution`` applies to every event. Batches an earlier process left in the spool start
     going out at once, in the background. Calling it again flushes the queue and replaces the
     exporter (the new one takes over the spool)."""
