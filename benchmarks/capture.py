@@ -5,7 +5,12 @@ clients alternate call by call so drift and noise hit both alike. Reported: the 
 baseline, and the median and p99 of the per-pair difference in wall time and in caller-thread
 CPU. Then the exporter thread's CPU per event (finalise, JSON, gzip, POST) on its own.
 
-    .venv/bin/python benchmarks/capture.py [--calls 3000]
+Budget enforcement (``enforce_budgets=True``) is measured the same way: one tracked client,
+its calls alternating between enforcement on (the scope's state warm in the cache, refreshed in
+the background every ``budget_cache_seconds``) and off, so the difference is what the check
+adds to a tracked call; and the check alone, with no I/O.
+
+    .venv/bin/python benchmarks/capture.py [--calls 3000] [--budgets-only]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from llmledger.capture import state  # noqa: E402
 from llmledger.capture.config import CaptureConfig  # noqa: E402
 from llmledger.capture.exporter import Exporter  # noqa: E402
 from llmledger.capture.transport import Outcome  # noqa: E402
+from tests.capture.fake_budgets import FakeBudgets  # noqa: E402
 from tests.capture.fake_collector import FakeCollector  # noqa: E402
 from tests.capture.fake_provider import FakeProvider  # noqa: E402
 
@@ -149,10 +155,67 @@ def exporter_cpu(events: int) -> float:
     return cpu / events * 1e6
 
 
+def enforcement(calls: int, provider: FakeProvider) -> dict[str, float]:
+    """A tracked call with ``enforce_budgets=True`` once warm against the same call without:
+    the pairs alternate the budget checks on and off on one client."""
+    server = FakeBudgets()
+    with tempfile.TemporaryDirectory() as tmp:
+        llmledger.configure(server.url, "bench", spool_dir=Path(tmp), enforce_budgets=True)
+        guard = state.budgets()
+        assert guard is not None
+        client = llmledger.wrap(
+            openai.OpenAI(api_key="k", base_url=provider.url + "/v1", max_retries=0), agent="bench"
+        )
+
+        def on() -> object:
+            state._budgets = guard
+            return client.chat.completions.create(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
+
+        def off() -> object:
+            state._budgets = None
+            return client.chat.completions.create(model="gpt-4o", messages=MSGS)  # type: ignore[arg-type]
+
+        with llmledger.attribute(org_id="acme", user_id="u42"):
+            pairs(200, off, on)  # warm up: the scope's first check is the one that waits
+            result = pairs(calls, off, on)
+        state._budgets = guard
+        reads = guard.reads
+        scope = ("acme", "bench", "u42", "openai", "gpt-4o")
+        n = 200_000
+        t0 = time.perf_counter()
+        for _ in range(n):
+            guard.check(scope)  # type: ignore[arg-type]
+        result["check_alone_us"] = (time.perf_counter() - t0) / n * 1e6
+        result["reads"] = reads
+        llmledger.flush(30)
+        client.close()
+        llmledger.shutdown()
+    server.close()
+    return result
+
+
+def report_enforcement(calls: int, r: dict[str, float]) -> None:
+    ratio = (r["baseline_median_us"] + r["added_median_us"]) / r["baseline_median_us"]
+    print(
+        f"enforce_budgets=True, warm ({calls} pairs, {r['reads']:.0f} budget reads in all): "
+        f"tracked without median {r['baseline_median_us']:.1f} us | added: median "
+        f"{r['added_median_us']:.1f} us, p99 {r['added_p99_us']:.1f} us, caller CPU median "
+        f"{r['added_cpu_median_us']:.1f} us | ratio {ratio:.3f}"
+    )
+    print(f"budget check alone, warm (no I/O): {r['check_alone_us']:.2f} us per call")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--budgets-only", action="store_true")
     args = parser.parse_args()
+    if args.budgets_only:
+        provider = FakeProvider()
+        print(f"python {sys.version.split()[0]}, openai {openai.__version__}")
+        report_enforcement(args.calls, enforcement(args.calls, provider))
+        provider.close()
+        return
     provider, collector = FakeProvider(), FakeCollector()
     with tempfile.TemporaryDirectory() as tmp:
         llmledger.configure(collector.url, "bench", spool_dir=Path(tmp))
@@ -216,6 +279,9 @@ def main() -> None:
         f"{own['stream_us']:.1f} us per 4-chunk stream"
     )
     print(f"exporter thread CPU per event: {exporter_cpu(50_000):.1f} us")
+    provider = FakeProvider()
+    report_enforcement(args.calls, enforcement(args.calls, provider))
+    provider.close()
 
 
 if __name__ == "__main__":

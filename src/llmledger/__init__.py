@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from llmledger.capture.budgets import BudgetExceeded, BudgetUnavailable
 from llmledger.capture.clients import get_tracked_anthropic_client, get_tracked_openai_client
 from llmledger.capture.context import attribute, bind
 from llmledger.capture.record import record
@@ -23,6 +24,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "BudgetExceeded",
+    "BudgetUnavailable",
     "__version__",
     "attribute",
     "bind",

@@ -87,7 +87,20 @@ def test_usage_pattern(data: DataSet) -> None:
 
 def test_forecast(data: DataSet) -> None:
     out = data.get("/forecast", horizonDays=10)
-    assert out["budget"] is None
+    # the budget of the unfiltered forecast: the active global monthly rule (the seeded one,
+    # unless a test sharing this data set changed the rules), else none
+    rules = data.client.get("/api/v1/admin/llm-costs/alerts", headers=data.admin).json()["rules"]
+    monthly = [
+        r for r in rules if r["alertType"] == "monthly_limit" and r["isActive"] and not r["scope"]
+    ]
+    if monthly:
+        best = min(monthly, key=lambda r: (r["thresholdCents"], r["id"]))
+        assert (out["budget"]["ruleId"], out["budget"]["amountUsd"]) == (
+            best["id"],
+            best["thresholdCents"] / 100,
+        )
+    else:
+        assert out["budget"] is None
     assert len(out["days"]) == 10
     assert out["days"][0]["date"] == NOW.date().isoformat()
     assert len(out["history"]) == 56

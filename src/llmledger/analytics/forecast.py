@@ -4,8 +4,9 @@ The history (default: the last 8 complete UTC weeks, from ``rollup_day``) is div
 weekday factor (each weekday's mean over the overall mean, when there are at least two weeks),
 a straight line is fitted to what remains, and each future day is that line times its weekday
 factor. The band is ±1.28 residual standard deviations (about 80% for normal errors), widened
-with the square root of the number of days summed for the month-end figure. Budgets do not exist
-yet, so ``budget`` is ``null``.
+with the square root of the number of days summed for the month-end figure. Budgets belong to
+the alerts: ``budget`` is ``null`` here, and the server fills it in
+(``alerts.forecast_budget``).
 """
 
 from __future__ import annotations

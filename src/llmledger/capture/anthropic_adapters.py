@@ -6,9 +6,12 @@ cumulative output count (``normalize.anthropic_stream_usage`` merges them).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from llmledger import normalize
+from llmledger.capture import state
+from llmledger.capture.budgets import BudgetExceeded, scope_of
 from llmledger.capture.calls import Call
 from llmledger.capture.guard import fault
 from llmledger.capture.record import attribution
@@ -122,6 +125,14 @@ def _track(call: Call, stream: Any) -> Any:
         return stream
 
 
+def _discard_request(manager: Any) -> None:
+    """Close the request coroutine an async manager was made with, never to be awaited now
+    (else Python warns that it was never awaited)."""
+    for value in vars(manager).values():
+        if inspect.iscoroutine(value):
+            value.close()
+
+
 _managers: dict[type, type] = {}
 
 
@@ -135,6 +146,13 @@ def _manager_class(base: Any) -> type:
 
         async def __aenter__(self: Any) -> Any:
             call = _begin(self)
+            budgets = state.budgets()
+            if call is not None and budgets is not None:  # refused before the request
+                try:
+                    await budgets.acheck(scope_of(call.attrs, call.provider, call.model))
+                except BudgetExceeded:
+                    _discard_request(self)
+                    raise
             try:
                 stream = await base.__aenter__(self)
             except BaseException as exc:
@@ -148,6 +166,9 @@ def _manager_class(base: Any) -> type:
 
         def __enter__(self: Any) -> Any:
             call = _begin(self)
+            budgets = state.budgets()
+            if call is not None and budgets is not None:  # refused before the request
+                budgets.check(scope_of(call.attrs, call.provider, call.model))
             try:
                 stream = base.__enter__(self)
             except BaseException as exc:

@@ -38,6 +38,14 @@ class CaptureConfig:
     timeout: float = 10.0
     exit_timeout: float = 5.0
     enabled: bool = True
+    #: refuse calls over a blocking budget (``BudgetExceeded``) before the provider is called
+    enforce_budgets: bool = False
+    #: refuse calls (``BudgetUnavailable``) when the budget state cannot be read
+    fail_closed: bool = False
+    #: how long a scope's budget state is used before it is refreshed (in the background)
+    budget_cache_seconds: float = 5.0
+    #: the longest a scope's first call waits for its budget state
+    budget_timeout: float = 2.0
     #: attribution applied to every event (lowest precedence)
     defaults: dict[str, Any] = field(default_factory=dict)
 

@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any
 
+from llmledger.capture.budgets import Budgets, DirectSource, HttpSource
 from llmledger.capture.config import CaptureConfig, from_env
 from llmledger.capture.context import to_wire
 from llmledger.capture.exporter import Exporter
@@ -22,6 +23,8 @@ _lock = threading.Lock()
 _exporter: Exporter | None = None
 _config: CaptureConfig | None = None
 _defaults: dict[str, Any] = {}
+#: the budget checks of ``enforce_budgets=True`` (None: calls are not checked)
+_budgets: Budgets | None = None
 _warned_unconfigured = False
 
 
@@ -38,23 +41,28 @@ def configure(
     direct mode (never taken from the environment, where the server's own
     ``LLMLEDGER_DATABASE_URL`` may live). Unset arguments fall back to ``LLMLEDGER_URL``,
     ``LLMLEDGER_API_KEY``, ``LLMLEDGER_SPOOL_DIR``. ``options`` are ``CaptureConfig``
-    fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...);
+    fields (``batch_size``, ``max_age``, ``spool_dir``, ``spool_max_bytes``...;
+    ``enforce_budgets``, ``fail_closed``, ``budget_cache_seconds``, ``budget_timeout``: the
+    budget checks of ``capture.budgets``);
     ``attribution`` applies to every event. Batches an earlier process left in the spool start
     going out at once, in the background. Calling it again flushes the queue and replaces the
     exporter (the new one takes over the spool)."""
-    global _exporter, _config, _defaults
+    global _exporter, _config, _defaults, _budgets
     config = from_env(
         url=url, api_key=api_key, database_url=database_url, enabled=enabled, **options
     )
     defaults = to_wire(attribution or {})
     sender = _sender_for(config)
     with _lock:
-        old = _exporter
+        old, old_budgets = _exporter, _budgets
         _exporter = Exporter(config, sender) if sender is not None and config.enabled else None
+        _budgets = _budgets_for(config)
         _config, _defaults = config, defaults
         new = _exporter
     if old is not None:
         old.close(spool=False)
+    if old_budgets is not None:
+        old_budgets.close()
     if new is not None:
         try:
             new.deliver_spooled()
@@ -78,6 +86,22 @@ def _sender_for(config: CaptureConfig) -> Sender | None:
     if config.endpoint:
         return HttpSender(config.endpoint, config.api_key, config.timeout)
     return None
+
+
+def _budgets_for(config: CaptureConfig) -> Budgets | None:
+    if not (config.enforce_budgets and config.enabled):
+        return None
+    source: HttpSource | DirectSource | None = None
+    if config.database_url:
+        source = DirectSource(config.database_url)
+    elif config.url:
+        source = HttpSource(config.url, config.api_key, config.budget_timeout)
+    return Budgets(source, interval=config.budget_cache_seconds, fail_closed=config.fail_closed)
+
+
+def budgets() -> Budgets | None:
+    """The budget checks in force (``enforce_budgets=True``), or None."""
+    return _budgets
 
 
 def defaults() -> dict[str, Any]:
@@ -117,11 +141,14 @@ def flush(timeout: float | None = 10.0) -> bool:
 
 def shutdown(timeout: float | None = None) -> None:
     """Flush and stop the exporter (also runs at interpreter exit); forget the configuration."""
-    global _exporter, _config
+    global _exporter, _config, _budgets
     with _lock:
         old, _exporter, _config = _exporter, None, None
+        old_budgets, _budgets = _budgets, None
     if old is not None:
         old.close(timeout)
+    if old_budgets is not None:
+        old_budgets.close()
 
 
 def exporter() -> Exporter | None:

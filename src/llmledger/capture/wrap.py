@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from llmledger.capture import state
+from llmledger.capture.budgets import scope_of
 from llmledger.capture.calls import Call
 from llmledger.capture.context import to_wire
 from llmledger.capture.guard import fault
 from llmledger.capture.providers import provider_of
+from llmledger.capture.state import budgets as budget_checks
 from llmledger.capture.streams import Observer, track
 
 MARK = "_llmledger_settings"
@@ -112,6 +114,9 @@ def tracking_method(original: Any, adapter: Adapter, settings: ClientSettings) -
             except Exception as exc:
                 fault(adapter.name, exc)
                 return await original(*args, **kwargs)
+            budgets = budget_checks()
+            if budgets is not None:  # BudgetExceeded: the provider is not called
+                await budgets.acheck(scope_of(call.attrs, call.provider, call.model))
             try:
                 result = await original(*args, **sent)
             except BaseException as exc:
@@ -129,6 +134,9 @@ def tracking_method(original: Any, adapter: Adapter, settings: ClientSettings) -
         except Exception as exc:
             fault(adapter.name, exc)
             return original(*args, **kwargs)
+        budgets = budget_checks()
+        if budgets is not None:  # BudgetExceeded: the provider is not called
+            budgets.check(scope_of(call.attrs, call.provider, call.model))
         try:
             result = original(*args, **sent)
         except BaseException as exc:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from llmledger.alerts.forecast_budget import monthly_budget
 from llmledger.analytics.buckets import GroupBy
 from llmledger.analytics.forecast import default_history, forecast
 from llmledger.analytics.prices import what_if
@@ -64,11 +65,14 @@ def get_forecast(
     now: NowDep,
     horizon_days: Annotated[int, Query(alias="horizonDays", ge=1, le=366)] = 30,
 ) -> dict[str, Any]:
-    """Daily projection with an uncertainty band, and the projected month-end total.
+    """Daily projection with an uncertainty band, and the projected month-end total against
+    ``budget``: the active monthly alert rule of the same scope, if any.
     ``startDate``..``endDate`` is the history used (default: the last 8 complete weeks)."""
     history = dates.window() if dates.given else default_history(now)
     with ledger.engine.connect() as conn:
-        return forecast(conn, history=history, filters=filters, now=now, horizon_days=horizon_days)
+        data = forecast(conn, history=history, filters=filters, now=now, horizon_days=horizon_days)
+        data["budget"] = monthly_budget(conn, filters)
+    return data
 
 
 @router.get("/what-if", response_model=WhatIfOut)

@@ -56,6 +56,16 @@ class ForecastDay(DailyCost):
     highUsd: float
 
 
+class ForecastBudget(Out):
+    amountUsd: float
+    thresholdCents: int
+    ruleId: int
+    ruleName: str
+    timezone: str
+    action: str
+    matchingRules: int
+
+
 class ForecastOut(Out):
     historyStartDate: str
     historyEndDate: str
@@ -68,7 +78,7 @@ class ForecastOut(Out):
     projectedMonthEndUsd: float
     projectedMonthEndLowUsd: float
     projectedMonthEndHighUsd: float
-    budget: None
+    budget: ForecastBudget | None
     answeredFrom: Source
 
 

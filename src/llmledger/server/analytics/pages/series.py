@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from llmledger.alerts.forecast_budget import monthly_budget
 from llmledger.analytics.breakdowns import by_model
 from llmledger.analytics.errors import ParamError
 from llmledger.analytics.filters import Filters
@@ -115,9 +116,9 @@ def budget_usd(data: dict[str, Any]) -> float | None:
     """The monthly budget ``/forecast`` answers with, in dollars, or ``None`` (no budget).
 
     This is the page's one hook for budgets: they belong to the alerts, and ``/forecast``
-    carries the month's budget of its scope in ``budget`` — a number of dollars, or an object
-    with ``amountUsd`` — once they exist; until then ``budget`` is ``null`` and the page shows
-    the projection alone."""
+    carries the month's budget of its scope in ``budget`` (``alerts.forecast_budget``: the
+    active monthly rule of that scope) — an object with ``amountUsd``, or a number of dollars;
+    ``null`` when no rule has that scope, and the page shows the projection alone."""
     budget = data.get("budget")
     if budget is None:
         return None
@@ -133,7 +134,10 @@ def against_budget(data: dict[str, Any]) -> dict[str, Any] | None:
     if budget is None:
         return None
     end, low = data["projectedMonthEndUsd"], data["projectedMonthEndLowUsd"]
+    rule = data["budget"] if isinstance(data["budget"], dict) else {}
     return {
+        "ruleId": rule.get("ruleId"),
+        "ruleName": rule.get("ruleName"),
         "budgetUsd": budget,
         "percentOfBudget": round(end * 100 / budget, 1) if budget else None,
         "leftUsd": round(budget - end, 9),
@@ -158,6 +162,7 @@ def forecast_page(request: Request, viewer: ViewerDep) -> Response:
     history = view.window if given else default_history(view.now)
     with answerable(), ledger_of(request).engine.connect() as conn:
         data = forecast(conn, history=history, filters=filters, now=view.now, horizon_days=horizon)
+        data["budget"] = monthly_budget(conn, filters)
     if not given:
         view = _history_view(view, history)
     past, ahead = data["history"], data["days"]
