@@ -1,33 +1,22 @@
 """Real chromium against a real server for the admin pages: a live server on the test's database,
 people logged in through the login page, and every console error and page error collected (a
-test fails on any)."""
+test fails on any). The browser and its settings are shared with the dashboard's tier
+(``tests/support/browser.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.auth.conftest import MakeUser, Person
+from tests.support.browser import WAIT_MS, chromium
 from tests.support.live import LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-#: generous: a loaded machine is slow, never wrong
-WAIT_MS = 60_000
-expect.set_options(timeout=WAIT_MS)
+__all__ = ["Visitor", "chromium", "visit"]
 
 
 @dataclass
@@ -61,16 +50,6 @@ class Visitor:
     def confirm(self, yes: str) -> None:
         """Answer the page's confirmation dialog with its yes button."""
         self.page.locator("dialog.confirm button.danger", has_text=yes).click()
-
-
-# Module scope, not session: while playwright's sync API runs, its event loop is this thread's
-# running loop, so any later test calling asyncio.run() on the same worker would fail.
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

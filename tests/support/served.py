@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +24,21 @@ from tests.support.processes import alive, children
 
 
 class ServedLedger:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        args: Sequence[str] = (),
+        output: Path | None = None,
+        start_seconds: float = 180,
+    ) -> None:
+        """``args`` go to ``llmledger serve`` (``--demo``); its standard output is written to
+        ``output`` when given; ``start_seconds`` is how long it may take to answer (a start on
+        a machine at load 20 can take more than a minute)."""
         self.settings = settings
+        self.args = tuple(args)
+        self.output = output
+        self.start_seconds = start_seconds
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -43,14 +58,19 @@ class ServedLedger:
             "LLMLEDGER_DATA_DIR": str(self.settings.data_dir),
             "LLMLEDGER_DATABASE_URL": str(self.settings.database_url),
             "LLMLEDGER_LOG_LEVEL": "warning",
+            "PYTHONUNBUFFERED": "1",  # what it prints is in ``output`` once it answers
         }
         env.pop("LLMLEDGER_WRITER", None)  # as a user runs it: the writer process on SQLite
         cmd = [sys.executable, "-m", "llmledger.cli", "serve", "--port", str(self.port)]
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        # a start on a machine at load 20 can take more than a minute
-        deadline = time.monotonic() + 180
+        out = self.output.open("wb") if self.output is not None else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(
+                [*cmd, *self.args], env=env, stdout=out, stderr=subprocess.DEVNULL
+            )
+        finally:
+            if self.output is not None:
+                out.close()  # type: ignore[union-attr]
+        deadline = time.monotonic() + self.start_seconds
         while not self.healthy():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"llmledger serve did not start (exit {self.proc.poll()})")

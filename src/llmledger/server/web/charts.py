@@ -94,6 +94,8 @@ def donut(rows: Sequence[dict[str, Any]], *, label: str, chart_id: str, title: s
                 "sort": False,
                 "marker": {"colors": [PALETTE[i % len(PALETTE)] for i in range(len(rows))]},
                 "textinfo": "percent",
+                # inside the slices: labels pulled outside a small slice fall off a phone's edge
+                "textposition": "inside",
                 "hovertemplate": "%{label}: %{value:$,.2f} (%{percent})<extra></extra>",
             }
         ],
