@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from llmledger.settings import Settings
 from tests.support.browser import WAIT_MS, Watch, chromium
@@ -126,52 +126,75 @@ class Tab:
 OpenTab = Callable[..., Tab]
 
 
-def _tabs(browser: Browser, server: DemoServer, states: dict[str, Any]) -> Iterator[OpenTab]:
+class Contexts:
+    """One logged-in browser context per person and width for the whole session, so the
+    charting library is fetched and compiled once, not once per test."""
+
+    def __init__(self, browser: Browser, server: DemoServer) -> None:
+        self.browser, self.server = browser, server
+        self._states: dict[str, Any] = {}
+        self._contexts: dict[tuple[str, int], BrowserContext] = {}
+
+    def get(self, role: str, width: int) -> BrowserContext:
+        key = (role, width)
+        if key not in self._contexts:
+            if role not in self._states:
+                self._states[role] = log_in(self.browser, self.server, role)
+            context = self.browser.new_context(
+                viewport={"width": width, "height": 900},
+                storage_state=self._states[role],
+                accept_downloads=True,
+            )
+            context.set_default_timeout(WAIT_MS)
+            self._contexts[key] = context
+        return self._contexts[key]
+
+    def close(self) -> None:
+        for context in self._contexts.values():
+            context.close()
+
+
+def _tabs(contexts: Contexts) -> Iterator[OpenTab]:
     opened: list[Tab] = []
 
     def open_tab(role: str = "admin", width: int = 1280) -> Tab:
-        if role not in states:
-            states[role] = log_in(browser, server, role)
-        context = browser.new_context(
-            viewport={"width": width, "height": 900},
-            storage_state=states[role],
-            accept_downloads=True,
-        )
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        tab = Tab(page, Watch.on(page, server.url), server)
+        page = contexts.get(role, width).new_page()
+        tab = Tab(page, Watch.on(page, contexts.server.url), contexts.server)
         opened.append(tab)
         return tab
 
     yield open_tab
     faults = [f for t in opened for f in t.watch.faults]
     for t in opened:
-        t.page.context.close()
+        t.page.close()
     assert not faults, faults
 
 
 @pytest.fixture(scope="session")
-def _states() -> dict[str, Any]:
-    return {}
+def _contexts(chromium: Browser, demo: DemoServer) -> Iterator[Contexts]:
+    contexts = Contexts(chromium, demo)
+    yield contexts
+    contexts.close()
 
 
 @pytest.fixture(scope="session")
-def _pg_states() -> dict[str, Any]:
-    return {}
+def _pg_contexts(chromium: Browser, pg_demo: DemoServer) -> Iterator[Contexts]:
+    contexts = Contexts(chromium, pg_demo)
+    yield contexts
+    contexts.close()
 
 
 @pytest.fixture
-def open_tab(chromium: Browser, demo: DemoServer, _states: dict[str, Any]) -> Iterator[OpenTab]:
-    """``open_tab(role="admin", width=1280)``: a logged-in page on the demo server; the test
-    fails on any fault any of its pages showed."""
-    yield from _tabs(chromium, demo, _states)
+def open_tab(_contexts: Contexts) -> Iterator[OpenTab]:
+    """``open_tab(role="admin", width=1280)``: a new page, logged in, on the demo server; the
+    test fails on any fault any of its pages showed."""
+    yield from _tabs(_contexts)
 
 
 @pytest.fixture
-def open_pg_tab(
-    chromium: Browser, pg_demo: DemoServer, _pg_states: dict[str, Any]
-) -> Iterator[OpenTab]:
-    yield from _tabs(chromium, pg_demo, _pg_states)
+def open_pg_tab(_pg_contexts: Contexts) -> Iterator[OpenTab]:
+    """The same on the PostgreSQL demo server."""
+    yield from _tabs(_pg_contexts)
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from playwright.sync_api import Page
 
 from tests.browser.conftest import API, DemoServer
 
 BASE = "/admin/llm-costs"
-#: thirty days: every page has rows and charts whatever the day of the month
-RANGE = "range=30d"
+#: the last thirty UTC days, today included: every page has rows and charts whatever the day of
+#: the month. Whole days, so a page and the API asked a moment apart give the same answer.
+TODAY = dt.datetime.now(dt.UTC).date()
+SPAN = {"startDate": (TODAY - dt.timedelta(days=29)).isoformat(), "endDate": TODAY.isoformat()}
+RANGE = urlencode(SPAN)
 
 #: name -> path (``{org}``, ``{session}``, ``{event}`` filled from the API)
 PAGES = {
@@ -54,8 +58,8 @@ def ids_of(server: DemoServer, org: str | None = None) -> Ids:
     """The busiest organisation (or ``org``), its costliest session, and that session's first
     request priced from the catalog (so its cost has an explanation)."""
     if org is None:
-        org = server.api(f"{API}/by-org", range="30d", sortBy="requests")["orgs"][0]["orgId"]
-    sessions = server.api(f"{API}/sessions", range="30d", orgId=org)["sessions"]
+        org = server.api(f"{API}/by-org", **SPAN, sortBy="requests")["orgs"][0]["orgId"]
+    sessions = server.api(f"{API}/sessions", **SPAN, orgId=org)["sessions"]
     session = sessions[0]["sessionId"]
     rows = server.api(f"{API}/sessions/{quote(session, safe='')}", orgId=org)["requests"]
     event = next(r["eventId"] for r in rows if r["costSource"] == "catalog")
@@ -101,9 +105,13 @@ def table_cells(page: Page, table: str) -> list[list[str]]:
 
 def column(page: Page, table: str, label: str) -> list[str]:
     """One column's raw values, found by its header's label."""
-    heads = [
-        h.replace("↓", "").replace("↑", "").strip()
-        for h in page.locator(f"#table-{table} thead th").all_inner_texts()
-    ]
-    i = heads.index(label)
+    i = headers(page, table).index(label)
     return [r[i] for r in table_cells(page, table)]
+
+
+def headers(page: Page, table: str) -> list[str]:
+    """A table's column labels (without the sort arrows), shown or folded away."""
+    texts: list[str] = page.locator(f"#table-{table} thead th").evaluate_all(
+        "ths => ths.map(th => th.textContent)"
+    )
+    return [t.replace("↓", "").replace("↑", "").strip() for t in texts]

@@ -97,3 +97,21 @@ def test_anonymous_callers_are_sent_to_the_login_page(data: DataSet) -> None:
         assert r.status_code in (302, 303, 307), path
         assert r.headers["location"].startswith("/login")
         assert read_page(r.text).tables == {}
+
+
+def _sort_link(html: str, label: str) -> dict[str, list[str]]:
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    found = re.search(rf'<th[^>]*><a href="([^"]+)">{label}\b', html)
+    assert found, label
+    return parse_qs(urlsplit(unescape(found[1])).query)
+
+
+def test_a_first_click_sorts_names_from_a_and_numbers_largest_first(data: DataSet) -> None:
+    html = get_page(data, "/orgs").html  # sorted by cost, most first
+    assert _sort_link(html, "Organisation")["order"] == ["asc"]
+    assert _sort_link(html, "Requests")["order"] == ["desc"]
+    assert _sort_link(html, "Cost")["order"] == ["asc"]  # a second click turns it round
+    by_name = get_page(data, "/orgs", sort="name", order="asc").html
+    assert _sort_link(by_name, "Organisation")["order"] == ["desc"]

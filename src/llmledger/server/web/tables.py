@@ -84,8 +84,10 @@ class Table:
             url = state = None
             if self.sortable and c.sortable:
                 key = self.sort_keys.get(c.key, c.key)
-                now_desc = self.sort == key and self.descending
-                order = "asc" if now_desc else "desc"
+                if self.sort == key:  # a second click turns the order round
+                    order = "asc" if self.descending else "desc"
+                else:  # a first click: largest numbers first, names from A
+                    order = "desc" if c.numeric else "asc"
                 url = self.view.url(sort=key, order=order, offset=None, cursor=None)
                 if self.sort == key:
                     state = "descending" if self.descending else "ascending"
