@@ -74,6 +74,24 @@ def by_model(conn: Connection, *, window: Window, filters: Filters) -> dict[str,
     }
 
 
+def calls_by_model(
+    conn: Connection, *, window: Window, filters: Filters
+) -> dict[tuple[str, str], int]:
+    """Requests per (provider, model) in the window — the overview's "Calls (24h)": one narrow
+    sum, not ``by_model``'s every measure and its week of sparklines."""
+    dims = ("provider", "model")
+    kind = kind_of(filters, dims, ("requests",))
+    rows, _ = aggregate(
+        conn,
+        [periods.count(window, kind)],
+        filters,
+        dims=dims,
+        measures=("requests",),
+        raw_from_us=window.raw_from_us,
+    )
+    return {(r["provider"], r["model"]): r["requests"] for r in rows}
+
+
 def by_agent(conn: Connection, *, window: Window, filters: Filters) -> dict[str, Any]:
     dims = ("agent", "provider", "model", "success")
     current = periods.count(window, kind_of(filters, dims, CORE))

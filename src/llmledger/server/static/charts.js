@@ -5,7 +5,11 @@
   var pending = boxes.length;
   function done() {
     pending -= 1;
-    if (pending === 0) { document.documentElement.dataset.chartsDrawn = String(boxes.length); }
+    if (pending === 0) {
+      document.documentElement.dataset.chartsDrawn = String(boxes.length);
+      // when the last chart was drawn, after the navigation started (benchmarks/pages.py)
+      if (window.performance && performance.mark) { performance.mark("llmledger:charts-drawn"); }
+    }
   }
   if (!pending) { document.documentElement.dataset.chartsDrawn = "0"; }
   boxes.forEach(function (box) {

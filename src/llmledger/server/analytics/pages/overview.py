@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from llmledger.analytics.breakdowns import by_model
+from llmledger.analytics.breakdowns import by_model, calls_by_model
 from llmledger.analytics.buckets import GroupBy
 from llmledger.analytics.overview import overview
 from llmledger.analytics.prices import cache_savings_for
@@ -111,8 +111,7 @@ def overview_page(request: Request, viewer: ViewerDep) -> Response:
             conn, window=view.window, filters=filters, group_by=group, split_by="provider"
         )
         models = by_model(conn, window=view.window, filters=filters)
-        recent = by_model(conn, window=day, filters=filters)
-    last_day = {(m["provider"], m["model"]): m["requests"] for m in recent["models"]}
+        last_day = calls_by_model(conn, window=day, filters=filters)
     cost = totals["costUsd"]
     fallback_share = totals["fallbackPricedCostUsd"] * 100 / cost if cost else None
     return page(
