@@ -120,19 +120,29 @@ def winner(rows: list[PriceRow], at: dt.datetime) -> PriceRow | None:
     )
 
 
-def in_force(
+#: ids per ``IN (...)`` when whole rows are read for the winners
+_CHUNK = 500
+
+
+def in_force_page(
     conn: Connection,
     at: dt.datetime,
     *,
     search: str | None = None,
     provider: str | None = None,
     source: str | None = None,
-) -> list[PriceRow]:
-    """The row that prices each model at ``at`` (manual > litellm > bundled), by provider and
-    model name."""
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[int, list[PriceRow]]:
+    """How many models have a row in force at ``at`` (manual > litellm > bundled), and the rows
+    of ``limit`` of them from ``offset``, by provider and model name.
+
+    The winners are picked over a few narrow columns; only the rows asked for are read whole
+    and decoded (their JSON columns and prices), so a page of 50 out of thousands of models
+    costs what 50 rows cost."""
     c = price_rows.c
     at_us = to_us(at)
-    q = select(price_rows).where(
+    q = select(c.id, c.provider, c.model, c.source, c.effective_from_us).where(
         c.source != "fallback",
         c.effective_from_us <= at_us,
         or_(c.effective_to_us.is_(None), c.effective_to_us > at_us),
@@ -150,8 +160,29 @@ def in_force(
         held = best.get(key)
         if held is None or rank < held[0]:
             best[key] = (rank, r)
-    winners = [row_from_db(r) for _, r in best.values() if source is None or r.source == source]
-    return sorted(winners, key=lambda r: r.key)
+    winners = sorted(
+        (key, r.id) for key, (_, r) in best.items() if source is None or r.source == source
+    )
+    ids = [i for _, i in winners[offset : None if limit is None else offset + limit]]
+    rows: dict[int, PriceRow] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for r in conn.execute(select(price_rows).where(c.id.in_(chunk))):
+            rows[r.id] = row_from_db(r)
+    return len(winners), [rows[i] for i in ids]
+
+
+def in_force(
+    conn: Connection,
+    at: dt.datetime,
+    *,
+    search: str | None = None,
+    provider: str | None = None,
+    source: str | None = None,
+) -> list[PriceRow]:
+    """The row that prices each model at ``at`` (manual > litellm > bundled), by provider and
+    model name."""
+    return in_force_page(conn, at, search=search, provider=provider, source=source)[1]
 
 
 def providers(conn: Connection) -> list[str]:

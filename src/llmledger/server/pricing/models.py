@@ -78,13 +78,14 @@ def list_models(
     model; ``search`` matches part of either."""
     now = _now(request)
     with ledger.engine.connect() as conn:
-        rows = catalog.in_force(conn, now, search=search, provider=provider, source=source)
-    page = rows[offset : offset + limit]
-    more = offset + limit < len(rows)
+        total, page = catalog.in_force_page(
+            conn, now, search=search, provider=provider, source=source, offset=offset, limit=limit
+        )
+    more = offset + limit < total
     return {
         "at": iso(now),
         "models": [row_json(r) for r in page],
-        "total": len(rows),
+        "total": total,
         "nextOffset": offset + limit if more else None,
     }
 

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from llmledger.analytics.costs import cost_summary
 from llmledger.pricing import catalog, jobs
 from llmledger.pricing.convert import API_FIELDS, row_json
-from llmledger.pricing.rows import CLASSES
+from llmledger.pricing.rows import CLASSES, PriceRow
 from llmledger.pricing.traffic import unpriced
 from llmledger.server.analytics.pages.common import answerable, ledger_of, page_router, read
 from llmledger.server.web import charts
@@ -93,10 +93,16 @@ def pricing_page(request: Request, viewer: ViewerDep) -> Response:
     book = ledger.pricer().book
     with answerable(), ledger.engine.connect() as conn:
         summary = cost_summary(conn, window=view.window, filters=filters, now=view.now)
-        in_force = []
+        total, in_force = 0, list[PriceRow]()
         if source != "fallback":
-            in_force = catalog.in_force(
-                conn, view.now, search=search, provider=provider, source=source
+            total, in_force = catalog.in_force_page(
+                conn,
+                view.now,
+                search=search,
+                provider=provider,
+                source=source,
+                offset=offset,
+                limit=PAGE_SIZE,
             )
         fallback = catalog.fallback_in_force(catalog.fallback_rows(conn), view.now)
         unpriced_models = unpriced(conn, book, org_id=filters.org_id, limit=100)
@@ -113,8 +119,7 @@ def pricing_page(request: Request, viewer: ViewerDep) -> Response:
         models: list[dict[str, Any]] = []
     else:
         listed = []
-        total = len(in_force)
-        models = _model_rows([row_json(r) for r in in_force[offset : offset + PAGE_SIZE]])
+        models = _model_rows([row_json(r) for r in in_force])
     more = offset + PAGE_SIZE < total
     return page(
         request,
