@@ -190,7 +190,50 @@ def server_times(settings: Settings, token: str, runs: int) -> list[dict[str, An
             rows.append(
                 {"name": f"{name} ({models:,})", "times": page, "base": base, "api": "models"}
             )
+        rows.extend(pricing_parts(settings, span, runs))
     return rows
+
+
+def _direct(fn: Any, runs: int) -> list[float]:
+    fn()
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def pricing_parts(settings: Settings, span: dict[str, str], runs: int) -> list[dict[str, Any]]:
+    """Where the pricing page's time goes: the model table (``in_force_page``: all models, and
+    searched) against the cost summary above it, called directly."""
+    from llmledger.analytics.costs import cost_summary
+    from llmledger.analytics.filters import Filters
+    from llmledger.analytics.window import Window
+    from llmledger.pricing.catalog import in_force_page
+    from llmledger.store.rows import to_us
+
+    ledger = Ledger.open(settings.model_copy(update={"writer": "thread"}), upgrade=False)
+    now = dt.datetime.now(dt.UTC)
+    start = dt.datetime.combine(dt.date.fromisoformat(span["startDate"]), dt.time(), dt.UTC)
+    end = dt.datetime.combine(
+        dt.date.fromisoformat(span["endDate"]) + dt.timedelta(days=1), dt.time(), dt.UTC
+    )
+    window = Window(to_us(start), to_us(end))
+    try:
+        with ledger.engine.connect() as conn:
+            parts = {
+                "  table: 50 of all models": lambda: in_force_page(conn, now, limit=50),
+                "  table: search 'claude'": lambda: in_force_page(
+                    conn, now, search="claude", limit=50
+                ),
+                "  cost summary (KPI cards, charts)": lambda: cost_summary(
+                    conn, window=window, filters=Filters(), now=now
+                ),
+            }
+            return [{"name": n, "times": _direct(f, runs), "base": None} for n, f in parts.items()]
+    finally:
+        ledger.close()
 
 
 def _free_port() -> int:

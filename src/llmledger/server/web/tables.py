@@ -106,7 +106,9 @@ def _cell(c: Column, r: Row) -> Cell:
     raw = c.raw(r)
     spark = sparkline(raw) if c.format == "spark" else None
     shown = c.says(r) if c.says else "" if spark is not None else c.shown(r)
-    classes = " ".join(x for x in ("num" if c.numeric else None, c.css(r) if c.css else None) if x)
+    # a time stays on one line (a wrapped "UTC" doubled every row's height)
+    kind = "num" if c.numeric else "time" if c.format == "utc" else None
+    classes = " ".join(x for x in (kind, c.css(r) if c.css else None) if x)
     return Cell(
         shown, csv_value(raw), c.href(r) if c.href else None, c.numeric, classes or None, spark
     )
