@@ -1,6 +1,8 @@
 """The dashboard in real chromium against a real ``llmledger serve --demo``: one server process
 per test session (on 127.0.0.1, a free port, a temporary data directory; stopped at the end),
-one browser, and people logged in once with the demo logins the server printed.
+a browser per test module (playwright's loop must not outlive a module: see
+``tests/support/browser.py``), and people logged in once with the demo logins the server
+printed.
 
 ``LLMLEDGER_SCREENSHOTS=1`` writes the screenshots the tests take into ``docs/screenshots/``;
 without it they go to a temporary directory, so a test run never changes the tree.
@@ -130,9 +132,9 @@ class Contexts:
     """One logged-in browser context per person and width for the whole session, so the
     charting library is fetched and compiled once, not once per test."""
 
-    def __init__(self, browser: Browser, server: DemoServer) -> None:
+    def __init__(self, browser: Browser, server: DemoServer, states: dict[str, Any]) -> None:
         self.browser, self.server = browser, server
-        self._states: dict[str, Any] = {}
+        self._states = states  # role -> cookies: people log in once per test session
         self._contexts: dict[tuple[str, int], BrowserContext] = {}
 
     def get(self, role: str, width: int) -> BrowserContext:
@@ -171,15 +173,25 @@ def _tabs(contexts: Contexts) -> Iterator[OpenTab]:
 
 
 @pytest.fixture(scope="session")
-def _contexts(chromium: Browser, demo: DemoServer) -> Iterator[Contexts]:
-    contexts = Contexts(chromium, demo)
+def _logins() -> dict[str, dict[str, Any]]:
+    return {"sqlite": {}, "postgresql": {}}
+
+
+# per module, as the browser is (see tests/support/browser.py)
+@pytest.fixture(scope="module")
+def _contexts(
+    chromium: Browser, demo: DemoServer, _logins: dict[str, dict[str, Any]]
+) -> Iterator[Contexts]:
+    contexts = Contexts(chromium, demo, _logins["sqlite"])
     yield contexts
     contexts.close()
 
 
-@pytest.fixture(scope="session")
-def _pg_contexts(chromium: Browser, pg_demo: DemoServer) -> Iterator[Contexts]:
-    contexts = Contexts(chromium, pg_demo)
+@pytest.fixture(scope="module")
+def _pg_contexts(
+    chromium: Browser, pg_demo: DemoServer, _logins: dict[str, dict[str, Any]]
+) -> Iterator[Contexts]:
+    contexts = Contexts(chromium, pg_demo, _logins["postgresql"])
     yield contexts
     contexts.close()
 
