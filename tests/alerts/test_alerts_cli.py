@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -19,18 +18,6 @@ from tests.alerts.racing import sending_env
 from tests.alerts.receivers import HttpReceiver, Mailbox, free_port
 from tests.alerts.support import spend
 from tests.alerts.test_alerts_fire import only_rule
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as r:
-        yield r
 
 
 @pytest.fixture

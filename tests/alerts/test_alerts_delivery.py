@@ -4,8 +4,6 @@ crossed without sleeping."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 
@@ -18,18 +16,6 @@ from tests.alerts.receivers import HttpReceiver, Mailbox, free_port
 
 S = 1_000_000
 PUBLIC = "https://ledger.example.com"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as r:
-        yield r
 
 
 @pytest.fixture

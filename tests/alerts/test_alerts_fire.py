@@ -4,9 +4,6 @@ most once per period, level and repeat key, even with two evaluator processes ra
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from llmledger.alerts.tables import alert_deliveries, alert_firings, alert_rules
 from llmledger.auth.audit import cli_audit
 from llmledger.ledger import Ledger
 from llmledger.settings import Settings
+from tests.alerts.racing import race
 from tests.alerts.support import spend, utc
 
 CHANNELS = {
@@ -132,37 +130,8 @@ def test_a_rule_without_channels_fires_with_no_outbox_rows(ledger: Ledger) -> No
 
 def _race(settings: Settings, tmp: Path, now: dt.datetime, name: str) -> list[int]:
     """Two evaluator processes released at once, each running 5 rounds at ``now``."""
-    go = tmp / f"go-{name}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "tests.alerts.evaluator",
-        settings.resolved_database_url,
-        str(settings.data_dir),
-        str(go),
-        now.isoformat(),
-        "5",
-    ]
-    procs = [
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    try:
-        for p in procs:
-            assert p.stdout is not None
-            assert p.stdout.readline().strip() == "ready", p.stderr.read() if p.stderr else ""
-        go.touch()
-        fired: list[int] = []
-        for p in procs:
-            out, err = p.communicate(timeout=120)
-            assert p.returncode == 0, err
-            fired += json.loads(out.strip().splitlines()[-1])
-        return fired
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    done = race(settings, tmp / f"go-{name}", "check", now)
+    return [rule_id for d in done for rule_id in d["fired"]]
 
 
 def test_two_evaluator_processes_fire_each_level_once(

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 from sqlalchemy import func, select
 
 from llmledger.alerts.tables import alert_deliveries, alert_delivery_attempts
@@ -23,18 +21,6 @@ from tests.alerts.support import spend, utc
 from tests.alerts.test_alerts_fire import only_rule
 
 PUBLIC = "https://ledger.example.com"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as r:
-        yield r
 
 
 def test_a_daily_limit_crossed_with_two_evaluators_sends_one_warning_and_one_critical_per_channel(

@@ -33,18 +33,6 @@ Callers = dict[str, dict[str, str]]
 
 
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as r:
-        yield r
-
-
-@pytest.fixture
 def sending(settings: Settings, mailbox: Mailbox) -> Settings:
     return settings.model_copy(
         update={

@@ -1,9 +1,10 @@
 """An alert process for the race tests: opens the database, says it is ready, waits for the
-go file, then runs ``alert_round`` (evaluate, fire, deliver) or only ``deliver_due`` at one
-injected instant, a number of times, and prints what it did as JSON. The settings (SMTP
+go file, then runs ``alert_round`` (evaluate, fire, deliver), only ``check`` (evaluate and
+fire) or only ``deliver_due`` at one injected instant, a number of times, and prints what it
+did as JSON. The settings (SMTP
 server, private webhooks) come from the environment, as a server's do.
 
-    python -m tests.alerts.worker round|deliver DATABASE_URL DATA_DIR GO_FILE NOW_ISO TIMES
+    python -m tests.alerts.worker round|check|deliver DATABASE_URL DATA_DIR GO_FILE NOW_ISO TIMES
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from llmledger.alerts.check import check
 from llmledger.alerts.loop import alert_round
 from llmledger.alerts.sender import deliver_due
 from llmledger.settings import Settings
@@ -41,6 +43,8 @@ def main() -> None:
             report = alert_round(engine, settings, now=now)
             fired += report.fired
             sent += report.sent
+        elif mode == "check":
+            fired += check(engine, now=now).fired
         else:
             sent += deliver_due(engine, settings, now_us=to_us(now), limit=1000)
     print(json.dumps({"fired": fired, "sent": sent}), flush=True)
