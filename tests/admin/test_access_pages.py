@@ -94,3 +94,16 @@ def test_access_sends_each_role_to_its_first_page(session_as) -> None:
     admin, viewer = session_as("admin"), session_as("viewer", "acme")
     assert admin.client.get(BASE, follow_redirects=False).headers["location"].endswith("/users")
     assert viewer.client.get(BASE, follow_redirects=False).headers["location"].endswith("/tokens")
+
+
+@sqlite_only
+def test_the_footer_names_a_range_only_on_pages_that_have_one(session_as) -> None:
+    admin: Session = session_as("admin")
+
+    def footer(path: str) -> str:
+        html = admin.client.get(path).text
+        return html.split("<footer>", 1)[1].split("</footer>", 1)[0]
+
+    assert "Range:" in footer("/admin/llm-costs")
+    for path in (f"{BASE}/users", f"{BASE}/tokens", "/admin/llm-costs/alerts"):
+        assert "Range:" not in footer(path), path
