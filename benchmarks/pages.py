@@ -44,19 +44,14 @@ from llmledger.server.app import create_app
 from llmledger.server.web.assets import catalog
 from llmledger.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# the browser the browser tier runs, launched the same way
+from tests.support.browser import ARGS, CHROMIUM  # noqa: E402
+
 BASE = "/admin/llm-costs"
 API = "/api/v1/admin/llm-costs"
 PRICING_API = "/api/v1/admin/pricing"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _span() -> dict[str, str]:
