@@ -27,8 +27,16 @@ from llmledger.analytics.window import iso_s
 from llmledger.providers.report import DAY_S
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
 
-Group = Literal["day", "model", "project"]
-GROUPS: tuple[Group, ...] = ("day", "model", "project")
+Group = Literal["day", "model", "project", "day_model"]
+GROUPS: tuple[Group, ...] = ("day", "model", "project", "day_model")
+#: the key columns of a row of each grouping (``day_model``: a day and a model, the grain a
+#: drift is looked into at, in the request log)
+KEYS: dict[Group, tuple[str, ...]] = {
+    "day": ("day",),
+    "model": ("model",),
+    "project": ("project",),
+    "day_model": ("day", "model"),
+}
 RECONCILED = ("openai", "anthropic", "groq")
 #: providers whose "billed" cost is llmledger's own estimate (they report no cost)
 ESTIMATED = frozenset({"groq"})
@@ -71,16 +79,26 @@ def imported_days(conn: Connection, provider: str, start_day: int, end_day: int)
     return days
 
 
-def _key(group: Group, day: int, model: str, project: str) -> str:
-    if group == "day":
-        return iso_s(day)[:10]
-    return model if group == "model" else project
+def coverage_of(provider: str, days: set[int], start_day: int, end_day: int) -> dict[str, Any]:
+    """How many days of the range a report was imported for, and which were not."""
+    missing = [iso_s(d)[:10] for d in range(start_day, end_day, DAY_S) if d not in days]
+    return {
+        "provider": provider,
+        "importedDays": len(days),
+        "notImportedDays": len(missing),
+        "notImportedDates": missing,
+    }
+
+
+def _key(group: Group, day: int, model: str, project: str) -> tuple[str, ...]:
+    parts = {"day": iso_s(day)[:10], "model": model, "project": project}
+    return tuple(parts[k] for k in KEYS[group])
 
 
 def _tracked(
     conn: Connection, provider: str, days: set[int], group: Group, start_day: int, end_day: int
-) -> dict[str, Figures]:
-    dim = {"day": None, "model": "model", "project": "org_id"}[group]
+) -> dict[tuple[str, ...], Figures]:
+    dim = {"day": None, "model": "model", "project": "org_id", "day_model": "model"}[group]
     dims = ("bucket",) if dim is None else ("bucket", dim)
     rows, _ = aggregate(
         conn,
@@ -89,7 +107,7 @@ def _tracked(
         dims=dims,
         measures=("requests", "input_tokens", "output_tokens", "cost_nanos"),
     )
-    out: dict[str, Figures] = defaultdict(Figures)
+    out: dict[tuple[str, ...], Figures] = defaultdict(Figures)
     for r in rows:
         day = r["bucket"] - r["bucket"] % DAY_S
         if day not in days:
@@ -106,8 +124,8 @@ def _tracked(
 
 def _reported(
     conn: Connection, provider: str, days: set[int], group: Group, start_day: int, end_day: int
-) -> dict[str, Figures]:
-    out: dict[str, Figures] = defaultdict(Figures)
+) -> dict[tuple[str, ...], Figures]:
+    out: dict[tuple[str, ...], Figures] = defaultdict(Figures)
     u = provider_usage.c
     usage = (
         select(
@@ -139,7 +157,7 @@ def _reported(
             continue
         if model:
             out[_key(group, int(day), model, project)].add(cost=int(nanos), requests=0)
-        elif group != "model":  # a charge naming no model belongs to no model row
+        elif "model" not in KEYS[group]:  # a charge naming no model belongs to no model row
             out[_key(group, int(day), model, project)].other += int(nanos)
     return out
 
@@ -172,14 +190,19 @@ def cause_of(tracked: Figures, reported: Figures, percent: Decimal) -> str | Non
 
 
 def _row(
-    provider: str, group: Group, key: str, tracked: Figures, reported: Figures, percent: Decimal
+    provider: str,
+    group: Group,
+    key: tuple[str, ...],
+    tracked: Figures,
+    reported: Figures,
+    percent: Decimal,
 ) -> dict[str, Any]:
     cost_diff = reported.cost - tracked.cost
     token_diff = reported.tokens - tracked.tokens
     cause = cause_of(tracked, reported, percent)
     return {
         "provider": provider,
-        group: key,
+        **dict(zip(KEYS[group], key, strict=True)),
         "trackedCostUsd": usd(tracked.cost),
         "billedCostUsd": usd(reported.cost),
         "costDiffUsd": usd(cost_diff),
@@ -208,18 +231,13 @@ def reconcile(
     providers: Iterable[str] = RECONCILED,
 ) -> dict[str, Any]:
     """Tracked against reported for ``[start_day, end_day)`` (Unix seconds, whole UTC days),
-    one row per provider and day, model or project; rows are sorted by provider then key."""
+    one row per provider and day, model, project or day and model (``day_model``); rows are
+    sorted by provider then key."""
     rows: list[dict[str, Any]] = []
     coverage = []
     for provider in providers:
         days = imported_days(conn, provider, start_day, end_day)
-        coverage.append(
-            {
-                "provider": provider,
-                "importedDays": len(days),
-                "notImportedDays": (end_day - start_day) // DAY_S - len(days),
-            }
-        )
+        coverage.append(coverage_of(provider, days, start_day, end_day))
         if not days:
             continue
         tracked = _tracked(conn, provider, days, group_by, start_day, end_day)

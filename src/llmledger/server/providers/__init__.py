@@ -1,4 +1,5 @@
 """The provider-reports area: reconciliation of tracked against billed (``reconciliation``),
+what was billed (``billing``),
 import runs (``imports``), stored provider keys (``credentials``) and the pages that show
 them (``pages``). The work is ``llmledger.providers``'s; these modules present it."""
 
@@ -6,11 +7,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from llmledger.server.providers import credentials, imports, pages, reconciliation
+from llmledger.server.providers import billing, credentials, imports, pages, reconciliation
 
 
 def include(app: FastAPI) -> None:
     app.include_router(reconciliation.router)
+    app.include_router(billing.router)
     app.include_router(imports.router)
     app.include_router(credentials.router)
     pages.include(app)

@@ -14,12 +14,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from llmledger.server.analytics.pages.common import page_router
+from llmledger.server.providers.pages import billing, reconciliation
 from llmledger.server.providers.pages.common import PAGE, admin_only
 from llmledger.server.web.errors import PageError
 from llmledger.server.web.viewer import ViewerDep
 
 #: the pages, in the order of their tabs
-MODULES: tuple[ModuleType, ...] = ()
+MODULES: tuple[ModuleType, ...] = (
+    reconciliation,
+    billing,
+)
 TABS = [module.TAB for module in MODULES]
 
 router = page_router()
