@@ -79,13 +79,12 @@ def _missing_says(r: dict[str, Any]) -> str:
 
 def billed_table(view: View, rows: list[dict[str, Any]], caption: str) -> Table:
     """The rows of ``billed_beside`` as a table (``billed``)."""
-    for r in rows:
-        r["differenceUsd"] = round(r["billedCostUsd"] - r["trackedCostUsd"], 9)
+    # no difference column: tracked covers every day of the range, billed only the imported
+    # ones; the reconciliation page compares the two day by day
     columns = (
         Column("provider", "Provider"),
         Column("trackedCostUsd", "Tracked", "usd"),
         Column("billedCostUsd", "Billed", "usd", says=_billed_says),
-        Column("differenceUsd", "Billed minus tracked", "usd"),
         Column("notImportedDays", "Days not imported", "count"),
         Column("notImportedDates", "Not imported yet", says=_missing_says, sortable=False),
     )
