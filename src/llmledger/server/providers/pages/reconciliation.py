@@ -6,6 +6,7 @@ a day and a model, each opening that day and model in the request log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from fastapi import Request
@@ -81,16 +82,16 @@ def figure_columns() -> tuple[Column, ...]:
     )
 
 
+def _key_says(key: str) -> Callable[[Row], str]:
+    def says(r: Row) -> str:
+        return str(r[key] or ("default" if key == "project" else "no model"))
+
+    return says
+
+
 def rows_table(view: View, data: dict[str, Any]) -> Table:
     group = cast(Group, data["groupBy"])
-    keys = tuple(
-        Column(
-            k,
-            GROUP_LABELS[k],
-            says=(lambda r, k=k: r[k] or ("default" if k == "project" else "no model")),
-        )
-        for k in KEYS[group]
-    )
+    keys = tuple(Column(k, GROUP_LABELS[k], says=_key_says(k)) for k in KEYS[group])
     columns = (
         Column("provider", "Provider"),
         *keys,
