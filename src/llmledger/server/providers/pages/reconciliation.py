@@ -47,13 +47,18 @@ def billed_says(r: Row, key: str = "billedCostUsd") -> str:
 
 
 def flag_says(r: Row) -> str:
-    if not r["flagged"]:
-        return "within the threshold"
-    return f"{CAUSE_LABELS[r['cause']]}: {r['causeText']}"
+    """The cause in a word (the page explains each above the tables), or "ok"."""
+    return CAUSE_LABELS[r["cause"]] if r["flagged"] else "ok"
 
 
 def flag_css(r: Row) -> str | None:
-    return f"flag flag-{r['cause']}" if r["flagged"] else None
+    if not r["flagged"]:
+        return None
+    return "status-failing" if r["cause"] == "untracked" else "status-degraded"
+
+
+def _day_css(r: Row) -> str:
+    return "time"  # a date stays on one line
 
 
 def request_log_href(view: View, r: Row) -> str:
@@ -91,23 +96,19 @@ def _key_says(key: str) -> Callable[[Row], str]:
 
 def rows_table(view: View, data: dict[str, Any]) -> Table:
     group = cast(Group, data["groupBy"])
-    keys = tuple(Column(k, GROUP_LABELS[k], says=_key_says(k)) for k in KEYS[group])
+    keys = tuple(
+        Column(k, GROUP_LABELS[k], says=_key_says(k), css=_day_css if k == "day" else None)
+        for k in KEYS[group]
+    )
     columns = (
         Column("provider", "Provider"),
         *keys,
         *figure_columns(),
-        Column("trackedRequests", "Tracked requests", "count"),
-        Column("reportedRequests", "Reported requests", "count"),
         Column(
             "otherChargesUsd",
             "Other charges",
             "usd",
             says=lambda r: billed_says(r, "otherChargesUsd"),
-        ),
-        Column(
-            "billedIsEstimate",
-            "Billed figure",
-            says=lambda r: "an estimate" if r["billedIsEstimate"] else "the provider's",
         ),
         Column("cause", "Flag", says=flag_says, css=flag_css),
     )
@@ -124,10 +125,10 @@ def rows_table(view: View, data: dict[str, Any]) -> Table:
 def flagged_table(view: View, data: dict[str, Any]) -> Table:
     href = lambda r: request_log_href(view, r)  # noqa: E731
     columns = (
-        Column("day", "Day", href=href),
+        Column("day", "Day", href=href, css=_day_css),
         Column("provider", "Provider"),
         Column("model", "Model", href=href, says=lambda r: r["model"] or "no model"),
-        Column("cause", "Cause", says=lambda r: CAUSE_LABELS[r["cause"]], css=flag_css),
+        Column("cause", "Cause", says=flag_says, css=flag_css),
         *figure_columns(),
     )
     return Table(
