@@ -181,13 +181,17 @@ def by_day_chart(data: dict[str, Any]) -> charts.Chart:
         + (" (Groq's billed figures are llmledger's estimates)" if estimate else "")
         + f"; {data['flaggedRows']} flagged."
     )
-    return charts.lines(
+    chart = charts.lines(
         x,
         [("tracked", tracked), ("billed (estimate for Groq)" if estimate else "billed", billed)],
         chart_id="by-day",
         title="Tracked and billed, by day",
         summary=summary,
     )
+    # where the two agree the lines lie on each other: billed dotted, tracked seen through it
+    chart.figure["data"][1]["line"]["dash"] = "dot"
+    chart.figure["data"][0]["line"]["width"] = 4
+    return chart
 
 
 def api_url(view: View, **params: str | None) -> str:
