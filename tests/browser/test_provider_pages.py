@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from llmledger.providers import demo as planted
-from tests.browser.conftest import OpenTab
+from tests.browser.conftest import OpenTab, Tab
 from tests.browser.pages import BASE, RANGE, charts_of, column, horizontal_overflow
 
 pytestmark = pytest.mark.slow
@@ -21,15 +21,14 @@ RECONCILIATION = f"{BASE}/providers/reconciliation?{RANGE}"
 BILLING = f"{BASE}/providers/billing?{RANGE}"
 
 
-def clean(tab: object, name: str, width: int, screenshots: Path) -> None:
-    page = tab.page  # type: ignore[attr-defined]
-    tab.charts_drawn()  # type: ignore[attr-defined]
+def clean(tab: Tab, name: str, width: int, screenshots: Path) -> None:
+    page = tab.page
+    tab.charts_drawn()
     charts = charts_of(page)
     assert charts and all(c["drawn"] and c["points"] > 0 for c in charts), charts
     assert horizontal_overflow(page) <= 0, f"{name} scrolls sideways at {width} px"
     page.screenshot(path=str(screenshots / f"{name}-{width}.png"), full_page=True)
-    page.screenshot(path=str(screenshots / f"{name}-{width}-top.png"))
-    assert not tab.watch.faults, tab.watch.faults  # type: ignore[attr-defined]
+    assert not tab.watch.faults, tab.watch.faults
 
 
 @pytest.mark.parametrize("width", [1280, 390])

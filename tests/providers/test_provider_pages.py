@@ -313,3 +313,14 @@ def test_billed_stands_beside_tracked_for_admins_only(demo: DemoData) -> None:
     assert "billed" not in narrowed.tables
     one = get_page(demo, "/forecast", provider="groq")
     assert [r["Provider"].value for r in cells(one, "billed")] == ["groq"]
+
+
+def test_an_organisation_chosen_above_is_said_not_to_narrow_the_pages(demo: DemoData) -> None:
+    for path in (RECONCILIATION, BILLING):
+        everyone = get_page(demo, path, **SPAN)
+        scoped = get_page(demo, path, orgId="acme", **SPAN)
+        assert "does not narrow this page" in scoped.text
+        assert "does not narrow this page" not in everyone.text
+        assert {k: t.values() for k, t in scoped.tables.items()} == {
+            k: t.values() for k, t in everyone.tables.items()
+        }
