@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from llmledger.server.providers import credentials, imports, pages, reconciliation
+from llmledger.server.providers import credentials, imports, pages, reconciliation, usage
 
 
 def include(app: FastAPI) -> None:
     app.include_router(reconciliation.router)
     app.include_router(imports.router)
     app.include_router(credentials.router)
+    app.include_router(usage.router)
     pages.include(app)
