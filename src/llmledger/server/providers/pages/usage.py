@@ -34,15 +34,15 @@ def _totals_table(view: View, data: dict[str, Any]) -> Table:
     def pick(r: dict[str, Any]) -> str:
         return view.url(metric=r["metric"], sort=None, order=None)
 
-    columns = (
-        Column("provider", "Provider"),
+    columns = [
         Column("label", "Metric", href=pick),
-        Column("unit", "Unit"),
-        Column("value", "In the range", "count"),
-    )
+        Column("value", "In the range", "count", says=lambda r: f"{r['value']:,} {r['unit']}"),
+    ]
+    if len({t["provider"] for t in data["totals"]}) > 1:  # a phone has room for few columns
+        columns.append(Column("provider", "Provider"))
     return Table(
         "totals",
-        "Every metric (a level such as bytes stored: its highest day)",
+        "Every metric",
         columns,
         data["totals"],
         view,
