@@ -173,6 +173,7 @@ def test_the_api_runs_an_import_and_lists_the_runs(
         listed = client.get("/api/v1/admin/imports", headers=admin).json()
     states = [(x["state"], x["trigger"]) for x in listed["runs"]]
     assert states == [("failed", "api"), ("ok", "api")]
+    assert [x["metricRows"] for x in listed["runs"]] == [0, len(OPENAI_METRICS)]
     assert "401" in listed["runs"][0]["error"]
     keys = {p["provider"]: p["keyConfigured"] for p in listed["providers"]}
     assert keys["openai"] is True and keys["anthropic"] is False
