@@ -54,6 +54,8 @@ def test_the_page_shows_what_its_api_answers(
     assert bars["x"] == ["2026-11-01", "2026-11-02", "2026-11-03"] and bars["y"] == [600, 0, 30]
     # the tab strip names the page, and the JSON link asks the same question
     assert 'aria-current="page">Usage</a>' in r.text
+    assert "Range: 2026-11-01 \u2013 2026-11-03, whole UTC days." in r.text
+    assert 'name="orgId"' not in r.text  # reports cover every organisation: no scope
     assert f"{API}?startDate=2026-11-01&amp;endDate=2026-11-03&amp;metric=audio_seconds" in r.text
 
 
