@@ -50,6 +50,7 @@ NAV = (
     ("/what-if", "What-if", False),
     ("/alerts", "Alerts", False),
     ("/pricing", "Pricing", False),
+    ("/providers", "Providers", True),
     ("/access", "Access", False),
 )
 
