@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from llmledger.alerts.check import check
 from llmledger.ledger import Ledger
 from tests.admin.conftest import Session
 from tests.alerts.drift_support import NOW, day, drift_rule, plant
@@ -46,6 +47,13 @@ def test_the_rules_page_shows_a_drift_rule_and_the_form_offers_it_to_admins(
     edit = admin.client.get(f"{PAGE}/{own['id']}/edit").text
     assert '<option value="reconciliation_drift" selected>' in edit
     assert re.search(r'name="thresholdPercent"[^>]*value="50.0"', edit)
+
+    # what fired is in the history page, as /alerts/history has it
+    check(ledger.engine, now=NOW)
+    history = admin.client.get(f"{PAGE}/history").text
+    fired = admin.client.get(f"{API}/history").json()["firings"]
+    assert [f["ruleId"] for f in fired] == [made["id"]]
+    assert f"{day(2)} openai" in history and "gpt-4o tracked $2.00, billed $3.00" in history
 
     boss: Session = session_as("org_admin", "acme")
     assert 'value="reconciliation_drift"' not in boss.client.get(f"{PAGE}/new").text
