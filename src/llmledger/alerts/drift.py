@@ -1,10 +1,11 @@
 """``reconciliation_drift``: the providers' imported reports against what llmledger tracked.
 
-A drift rule reads the rows reconciliation flags (``providers.reconcile``, by model, one UTC
-day at a time) over the ``DRIFT_DAYS`` whole UTC days before today, for its provider or all
-three. Only *settled* days count: a day an import that ended ``ok`` after the day was over
-covered. A day not imported, or imported only while it was still going on (its report then
-holds part of it), is never taken for a drift, and today never is.
+A drift rule reads reconciliation's figures by day and model (``providers.reconcile``), read
+once a round per provider and flagged at each rule's percentages exactly as the
+reconciliation flags them, over the ``DRIFT_DAYS`` whole UTC days before today, for its
+provider or all three. Only *settled* days count: a day an import that ended ``ok`` after the
+day was over covered. A day not imported, or imported only while it was still going on (its
+report then holds part of it), is never taken for a drift, and today never is.
 
 Each provider and day with a flagged model is a *finding*, fired on its own (period key
 ``2026-12-05 openai``): CRITICAL when a model's tokens or cost are further apart than the
@@ -28,7 +29,8 @@ from llmledger.alerts.evaluate import Evaluation, State
 from llmledger.alerts.messages import amount_text
 from llmledger.alerts.periods import Period
 from llmledger.alerts.rules import DRIFT_PROVIDERS, Rule
-from llmledger.providers.reconcile import ESTIMATED, reconcile
+from llmledger.providers.reconcile import ESTIMATED, Figures, cause_of, compare
+from llmledger.providers.reconcile import row as reconciled
 from llmledger.providers.tables import provider_imports
 from llmledger.settings import Settings
 from llmledger.store.rows import to_us
@@ -96,31 +98,45 @@ def drift_of(row: dict[str, Any]) -> float:
 
 
 class _Flags:
-    """The flagged model rows of one provider and day at one percentage, each asked once a
-    round however many rules need it."""
+    """The flagged rows (by day and model) of each provider over the window, at any
+    percentage: the figures are read once a round per provider (``compare``: exact integers)
+    and flagged at each percentage a rule needs without asking again."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, start_day: int, end_day: int) -> None:
         self.conn = conn
-        self.settled: dict[str, list[int]] = {}
-        self.rows: dict[tuple[str, int, Decimal], list[dict[str, Any]]] = {}
+        self.window = (start_day, end_day)
+        self.figures: dict[str, list[tuple[int, str, Figures, Figures]]] = {}
+        self.settled: dict[str, int] = {}
+        self.rows: dict[tuple[str, Decimal], dict[int, list[dict[str, Any]]]] = {}
 
-    def days(self, provider: str, start_day: int, end_day: int) -> list[int]:
-        if provider not in self.settled:
-            self.settled[provider] = settled_days(self.conn, provider, start_day, end_day)
+    def _figures(self, provider: str) -> list[tuple[int, str, Figures, Figures]]:
+        """(day, key, tracked, reported) of the settled days."""
+        if provider not in self.figures:
+            days = set(settled_days(self.conn, provider, *self.window))
+            self.settled[provider] = len(days)
+            pairs = compare(self.conn, provider, days, "day_model", *self.window) if days else {}
+            starts = {_day_text(d): d for d in days}
+            self.figures[provider] = [
+                (starts[key[:10]], key, tracked, reported)
+                for key, (tracked, reported) in pairs.items()
+            ]
+        return self.figures[provider]
+
+    def days(self, provider: str) -> int:
+        """How many days of the window are settled."""
+        self._figures(provider)
         return self.settled[provider]
 
-    def flagged(self, provider: str, day: int, percent: Decimal) -> list[dict[str, Any]]:
-        key = (provider, day, percent)
+    def flagged(self, provider: str, percent: Decimal) -> dict[int, list[dict[str, Any]]]:
+        """The rows further apart than ``percent``, by day."""
+        key = (provider, percent)
         if key not in self.rows:
-            answer = reconcile(
-                self.conn,
-                start_day=day,
-                end_day=day + DAY_S,
-                group_by="model",
-                drift_percent=percent,
-                providers=[provider],
-            )
-            self.rows[key] = [r for r in answer["rows"] if r["flagged"]]
+            found: dict[int, list[dict[str, Any]]] = {}
+            for day, name, tracked, reported in self._figures(provider):
+                if cause_of(tracked, reported, percent) is not None:
+                    shown = reconciled(provider, "day_model", name, tracked, reported, percent)
+                    found.setdefault(day, []).append(shown)
+            self.rows[key] = found
         return self.rows[key]
 
 
@@ -144,6 +160,13 @@ def _finding(
     }
 
 
+def _limits(rule: Rule, drift_percent: Decimal) -> tuple[Decimal, Decimal]:
+    """The rule's threshold and its warning percentage (exact decimals)."""
+    own = rule.threshold_percent
+    threshold = Decimal(str(own)) if own is not None else drift_percent
+    return threshold, threshold * rule.warning_percent / 100
+
+
 def judge_drift(
     conn: Connection, rules: Sequence[Rule], *, now: dt.datetime, drift_percent: Decimal
 ) -> list[Evaluation]:
@@ -154,21 +177,19 @@ def judge_drift(
     window = Period(
         f"{_day_text(start)}..{_day_text(today - DAY_S)}", start * US, today * US, "UTC"
     )
-    flags = _Flags(conn)
+    limits = [_limits(rule, drift_percent) for rule in rules]
+    flags = _Flags(conn, start, today)
     out = []
-    for rule in rules:
+    for rule, (threshold, warning) in zip(rules, limits, strict=True):
         own = rule.threshold_percent
-        threshold = Decimal(str(own)) if own is not None else drift_percent
-        warning = threshold * rule.warning_percent / 100
         findings: list[Evaluation] = []
         checked = 0
         for provider in [rule.provider] if rule.provider else DRIFT_PROVIDERS:
-            for day in flags.days(provider, start, today):
-                checked += 1
-                rows = flags.flagged(provider, day, warning)
-                if not rows:
-                    continue
-                over = flags.flagged(provider, day, threshold) if warning != threshold else rows
+            checked += flags.days(provider)
+            warned = flags.flagged(provider, warning)
+            critical = flags.flagged(provider, threshold) if warning != threshold else warned
+            for day, rows in sorted(warned.items()):
+                over = critical.get(day, [])
                 found = _finding(rule, provider, day, rows, {r["model"] for r in over})
                 found["thresholdPercent"] = float(threshold)
                 period = Period(f"{found['day']} {provider}", day * US, (day + DAY_S) * US, "UTC")
