@@ -100,14 +100,18 @@ def drift_of(row: dict[str, Any]) -> float:
 class _Flags:
     """The flagged rows (by day and model) of each provider over the window, at any
     percentage: the figures are read once a round per provider (``compare``: exact integers)
-    and flagged at each percentage a rule needs without asking again."""
+    and flagged at each percentage a rule needs without asking again. Only the rows flagged
+    at ``lowest``, the smallest percentage any rule needs, are looked at for the others: a
+    row flagged at a percentage is flagged at every smaller one."""
 
-    def __init__(self, conn: Connection, start_day: int, end_day: int) -> None:
+    def __init__(self, conn: Connection, start_day: int, end_day: int, lowest: Decimal) -> None:
         self.conn = conn
         self.window = (start_day, end_day)
+        self.lowest = lowest
         self.figures: dict[str, list[tuple[int, str, Figures, Figures]]] = {}
         self.settled: dict[str, int] = {}
         self.rows: dict[tuple[str, Decimal], dict[int, list[dict[str, Any]]]] = {}
+        self.candidates: dict[str, list[tuple[int, str, Figures, Figures]]] = {}
 
     def _figures(self, provider: str) -> list[tuple[int, str, Figures, Figures]]:
         """(day, key, tracked, reported) of the settled days."""
@@ -132,7 +136,15 @@ class _Flags:
         key = (provider, percent)
         if key not in self.rows:
             found: dict[int, list[dict[str, Any]]] = {}
-            for day, name, tracked, reported in self._figures(provider):
+            candidates = self._figures(provider)
+            if percent != self.lowest:
+                self.flagged(provider, self.lowest)
+                candidates = self.candidates[provider]
+            else:
+                self.candidates[provider] = [
+                    c for c in candidates if cause_of(c[2], c[3], percent) is not None
+                ]
+            for day, name, tracked, reported in candidates:
                 if cause_of(tracked, reported, percent) is not None:
                     shown = reconciled(provider, "day_model", name, tracked, reported, percent)
                     found.setdefault(day, []).append(shown)
@@ -178,7 +190,8 @@ def judge_drift(
         f"{_day_text(start)}..{_day_text(today - DAY_S)}", start * US, today * US, "UTC"
     )
     limits = [_limits(rule, drift_percent) for rule in rules]
-    flags = _Flags(conn, start, today)
+    lowest = min((warning for _, warning in limits), default=Decimal(0))
+    flags = _Flags(conn, start, today, lowest)
     out = []
     for rule, (threshold, warning) in zip(rules, limits, strict=True):
         own = rule.threshold_percent
