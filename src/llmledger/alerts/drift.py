@@ -69,8 +69,8 @@ def _day_text(day: int) -> str:
 
 
 def settled_days(conn: Connection, provider: str, start_day: int, end_day: int) -> list[int]:
-    """The days of ``[start_day, end_day)`` that an ``ok`` import of ``provider`` finished
-    after the end of covered."""
+    """The days of ``[start_day, end_day)`` covered by an ``ok`` import of ``provider`` that
+    finished after the day ended."""
     c = provider_imports.c
     q = select(c.start_day, c.end_day, c.finished_us).where(
         c.provider == provider,
@@ -153,8 +153,9 @@ class _Flags:
 
 
 def _finding(
-    rule: Rule, provider: str, day: int, rows: list[dict[str, Any]], critical: set[str]
+    provider: str, day: int, rows: list[dict[str, Any]], critical: set[str]
 ) -> dict[str, Any]:
+    """A provider-day's figures: each flagged model, the furthest first, with its level."""
     models = []
     for row in sorted(rows, key=lambda r: (-drift_of(r), r["model"])):
         figures = {k: row[k] for k in _ROW_FIGURES}
@@ -203,7 +204,7 @@ def judge_drift(
             critical = flags.flagged(provider, threshold) if warning != threshold else warned
             for day, rows in sorted(warned.items()):
                 over = critical.get(day, [])
-                found = _finding(rule, provider, day, rows, {r["model"] for r in over})
+                found = _finding(provider, day, rows, {r["model"] for r in over})
                 found["thresholdPercent"] = float(threshold)
                 period = Period(f"{found['day']} {provider}", day * US, (day + DAY_S) * US, "UTC")
                 state: State = found["level"]

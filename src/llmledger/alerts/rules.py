@@ -20,13 +20,14 @@ from sqlalchemy import Row
 from llmledger.alerts.periods import zone
 from llmledger.analytics.filters import FilterError, clean_label
 from llmledger.analytics.window import iso
+from llmledger.providers.reconcile import RECONCILED
 
 LIMIT_TYPES = {"daily_limit": "day", "weekly_limit": "week", "monthly_limit": "month"}
 MONEY_TYPES = (*LIMIT_TYPES, "forecast_overrun")
 DRIFT = "reconciliation_drift"
 ALERT_TYPES = (*MONEY_TYPES, "cost_spike", "error_rate", DRIFT)
-#: the providers whose reports are imported and reconciled (``providers.reconcile``)
-DRIFT_PROVIDERS = ("openai", "anthropic", "groq")
+#: the providers whose reports are imported and reconciled
+DRIFT_PROVIDERS = RECONCILED
 FREQUENCIES = ("once", "hourly", "every_check")
 ACTIONS = ("notify", "block")
 SCOPE = {"orgId": "org_id", "agent": "agent", "userId": "user_id", "provider": "provider"}
