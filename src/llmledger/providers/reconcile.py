@@ -27,7 +27,9 @@ from llmledger.analytics.window import iso_s
 from llmledger.providers.report import DAY_S
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
 
-Group = Literal["day", "model", "project"]
+#: ``day_model``: one row per day and model (what drift alerts read: alerts.drift)
+Group = Literal["day", "model", "project", "day_model"]
+#: the groupings of the API
 GROUPS: tuple[Group, ...] = ("day", "model", "project")
 RECONCILED = ("openai", "anthropic", "groq")
 #: providers whose "billed" cost is llmledger's own estimate (they report no cost)
@@ -74,13 +76,15 @@ def imported_days(conn: Connection, provider: str, start_day: int, end_day: int)
 def _key(group: Group, day: int, model: str, project: str) -> str:
     if group == "day":
         return iso_s(day)[:10]
+    if group == "day_model":
+        return f"{iso_s(day)[:10]} {model}"
     return model if group == "model" else project
 
 
 def _tracked(
     conn: Connection, provider: str, days: set[int], group: Group, start_day: int, end_day: int
 ) -> dict[str, Figures]:
-    dim = {"day": None, "model": "model", "project": "org_id"}[group]
+    dim = {"day": None, "model": "model", "project": "org_id", "day_model": "model"}[group]
     dims = ("bucket",) if dim is None else ("bucket", dim)
     rows, _ = aggregate(
         conn,
@@ -139,7 +143,7 @@ def _reported(
             continue
         if model:
             out[_key(group, int(day), model, project)].add(cost=int(nanos), requests=0)
-        elif group != "model":  # a charge naming no model belongs to no model row
+        elif group in ("day", "project"):  # a charge naming no model belongs to no model row
             out[_key(group, int(day), model, project)].other += int(nanos)
     return out
 
@@ -171,15 +175,22 @@ def cause_of(tracked: Figures, reported: Figures, percent: Decimal) -> str | Non
     return "price"
 
 
-def _row(
+def row(
     provider: str, group: Group, key: str, tracked: Figures, reported: Figures, percent: Decimal
 ) -> dict[str, Any]:
+    """One row of the reconciliation: the figures, their differences, and whether they are
+    further apart than ``percent`` (``flagged``, with the likely cause)."""
     cost_diff = reported.cost - tracked.cost
     token_diff = reported.tokens - tracked.tokens
     cause = cause_of(tracked, reported, percent)
+    # day_model: "2026-12-05 gpt-4o" as its day and its model
+    keys: dict[str, str] = {group: key}
+    if group == "day_model":
+        day, model = key.split(" ", 1)
+        keys = {"day": day, "model": model}
     return {
         "provider": provider,
-        group: key,
+        **keys,
         "trackedCostUsd": usd(tracked.cost),
         "billedCostUsd": usd(reported.cost),
         "costDiffUsd": usd(cost_diff),
@@ -195,6 +206,19 @@ def _row(
         "flagged": cause is not None,
         "cause": cause,
         "causeText": CAUSES.get(cause or ""),
+    }
+
+
+def compare(
+    conn: Connection, provider: str, days: set[int], group_by: Group, start_day: int, end_day: int
+) -> dict[str, tuple[Figures, Figures]]:
+    """Tracked and reported figures of ``provider`` on ``days`` (imported days of
+    ``[start_day, end_day)``), by key, sorted: what ``row`` presents at any threshold."""
+    tracked = _tracked(conn, provider, days, group_by, start_day, end_day)
+    reported = _reported(conn, provider, days, group_by, start_day, end_day)
+    return {
+        key: (tracked.get(key, Figures()), reported.get(key, Figures()))
+        for key in sorted(set(tracked) | set(reported))
     }
 
 
@@ -222,19 +246,10 @@ def reconcile(
         )
         if not days:
             continue
-        tracked = _tracked(conn, provider, days, group_by, start_day, end_day)
-        reported = _reported(conn, provider, days, group_by, start_day, end_day)
-        for key in sorted(set(tracked) | set(reported)):
-            rows.append(
-                _row(
-                    provider,
-                    group_by,
-                    key,
-                    tracked.get(key, Figures()),
-                    reported.get(key, Figures()),
-                    drift_percent,
-                )
-            )
+        for key, (tracked, reported) in compare(
+            conn, provider, days, group_by, start_day, end_day
+        ).items():
+            rows.append(row(provider, group_by, key, tracked, reported, drift_percent))
     return {
         "startDate": iso_s(start_day)[:10],
         "endDate": iso_s(end_day - DAY_S)[:10],
