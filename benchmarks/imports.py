@@ -1,5 +1,7 @@
 """Importing provider reports: 90 days of a 50-model organisation (4 projects or workspaces)
-from the fake admin API on 127.0.0.1, OpenAI and Anthropic, into a fresh database.
+from the fake admin API on 127.0.0.1, OpenAI (completions, costs and its other usage reports:
+embeddings, moderations, images, audio, vector stores, code-interpreter sessions) and
+Anthropic, into a fresh database.
 
 Baseline, measured in the same run: fetching the very same pages with a bare ``httpx`` client
 (no parsing beyond the cursor, nothing stored), which is what the fake API itself costs to
@@ -117,6 +119,7 @@ def organisation(days: int, models: int) -> dict[str, list[dict[str, Any]]]:
             }
         )
     return {
+        **openai_other(days),
         "/organization/usage/completions": oa_usage,
         "/organization/costs": oa_costs,
         "/organizations/usage_report/messages": an_usage,
@@ -124,10 +127,52 @@ def organisation(days: int, models: int) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+#: OpenAI's other usage reports: (endpoint, its models, its counts)
+OTHER = (
+    ("embeddings", ["text-embedding-3-small", "text-embedding-3-large"], ["input_tokens"]),
+    ("moderations", ["omni-moderation-latest"], ["input_tokens"]),
+    ("images", ["gpt-image-1", "dall-e-3", "dall-e-2"], ["images"]),
+    ("audio_speeches", ["tts-1", "tts-1-hd", "gpt-4o-mini-tts"], ["characters"]),
+    ("audio_transcriptions", ["whisper-1", "gpt-4o-transcribe"], ["seconds"]),
+    ("vector_stores", [None], ["usage_bytes"]),
+    ("code_interpreter_sessions", [None], ["num_sessions"]),
+)
+
+
+def openai_other(days: int) -> dict[str, list[dict[str, Any]]]:
+    """Every project each day of each of OpenAI's other usage reports, with its models."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for endpoint, models, counts in OTHER:
+        buckets = []
+        for d in range(days):
+            start = D0 + d * DAY
+            results = []
+            for i, (m, p) in enumerate((m, p) for m in models for p in range(PROJECTS)):
+                result: dict[str, Any] = {
+                    "object": f"organization.usage.{endpoint}.result",
+                    "project_id": f"proj_{p}",
+                    **{c: 1000 + 11 * d + 17 * i for c in counts},
+                }
+                if m is not None:
+                    result |= {"model": m, "num_model_requests": 10 + d + i}
+                results.append(result)
+            buckets.append(
+                {
+                    "object": "bucket",
+                    "start_time": start,
+                    "end_time": start + DAY,
+                    "results": results,
+                }
+            )
+        out[f"/organization/usage/{endpoint}"] = buckets
+    return out
+
+
 def fetch_only(url: str, provider: str) -> tuple[float, int, int]:
-    """Every page of both reports with a bare client: seconds, pages, bytes."""
+    """Every page of every report with a bare client: seconds, pages, bytes."""
     if provider == "openai":
         paths = ["organization/usage/completions", "organization/costs"]
+        paths += [f"organization/usage/{endpoint}" for endpoint, _, _ in OTHER]
         headers = {"Authorization": f"Bearer {OPENAI_KEY}"}
     else:
         paths = ["organizations/usage_report/messages", "organizations/cost_report"]
@@ -169,7 +214,7 @@ def main() -> None:
                     f"database: {ledger.engine.url.get_backend_name()}"
                 )
                 print(
-                    "| Provider | rows (usage + cost) | pages | MB | fetch only, s "
+                    "| Provider | rows (usage + cost + metric) | pages | MB | fetch only, s "
                     "| import, s | import / fetch | again (replacing), s |"
                 )
                 print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -188,7 +233,8 @@ def main() -> None:
                         )
                         times.append(time.perf_counter() - started)
                     print(
-                        f"| {provider} | {done.usage_rows:,} + {done.cost_rows:,} | {pages} "
+                        f"| {provider} | {done.usage_rows:,} + {done.cost_rows:,} "
+                        f"+ {done.metric_rows:,} | {pages} "
                         f"| {size / 1e6:.1f} | {base:.2f} | **{times[0]:.2f}** "
                         f"| {times[0] / base:.1f}x | {times[1]:.2f} |"
                     )

@@ -153,6 +153,7 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
         return
     _write_demo(ledger, events=events, days=90, seed=7)
     _write_demo_reports(ledger)
+    _write_demo_usage_metrics(ledger, days=90, seed=7)
     with ledger.engine.connect() as conn:
         e = t.events.c
         top = conn.execute(
@@ -197,6 +198,16 @@ def _write_demo_reports(ledger: Ledger) -> None:
     from llmledger.providers.demo import write_demo_reports
 
     click.echo(f"demo: {write_demo_reports(ledger.engine)} provider report rows written")
+
+
+def _write_demo_usage_metrics(ledger: Ledger, *, days: int, seed: int) -> None:
+    """The usage explorer's demo figures (images, audio, vector stores, ...)."""
+    from llmledger.auth.writing import writing
+    from llmledger.providers.demo_usage import write_demo_usage_metrics
+
+    with writing(ledger.engine) as conn:
+        rows = write_demo_usage_metrics(conn, days=days, now=dt.datetime.now(dt.UTC), seed=seed)
+    click.echo(f"demo: {rows} provider usage metric rows written")
 
 
 def _write_demo(ledger: Ledger, *, events: int, days: int, seed: int) -> None:

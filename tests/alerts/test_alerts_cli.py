@@ -79,7 +79,7 @@ def test_test_sends_to_every_channel_and_says_which_failed(
     rule = only_rule(ledger, notificationEmails=["ops@acme.example"], slackWebhookUrl=dead)
     out = run("test", str(rule.id), code=1).output.splitlines()
     assert out[0] == "email    ops@acme.example: ok (sent)"
-    assert out[1].startswith("slack    …lack: FAILED (ConnectError")
+    assert out[1].startswith("slack    ****lack: FAILED (ConnectError")
     (mail,) = mailbox.mails
     assert "TEST MESSAGE" in mail.part("plain")
     with ledger.engine.connect() as conn:
@@ -94,3 +94,16 @@ def test_test_refuses_an_unknown_rule_and_one_without_channels(
     assert "no alert rule with id 999999" in result.output
     rule = only_rule(ledger)
     assert "has no channels" in run("test", str(rule.id), code=2).output
+
+
+def test_a_drift_rule_is_listed_against_the_threshold_of_the_setting(
+    ledger: Ledger, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.alerts.test_alerts_drift import only
+
+    rule_id = only(ledger)
+    monkeypatch.setenv("LLMLEDGER_RECONCILIATION_DRIFT_PERCENT", "7.5")
+    (mine,) = [line for line in run("list").output.splitlines() if line.split()[0] == str(rule_id)]
+    assert "OK" in mine and "[reconciliation_drift, global]" in mine and "0% of 7.5%" in mine
+    (shown,) = [r for r in json.loads(run("list", "--json").output) if r["id"] == rule_id]
+    assert shown["now"]["threshold"] == 7.5 and shown["thresholdPercent"] is None

@@ -279,7 +279,7 @@ def test_the_test_button_sends_a_marked_message_to_every_channel(
         ("slack", True),
         ("webhook", True),
     ]
-    assert results[1].target == "…lack" and results[2].target == "…hook"
+    assert results[1].target == "****lack" and results[2].target == "****hook"
     (mail,) = mailbox.mails
     assert mail.message["Subject"].startswith("[llmledger] TEST — CRITICAL: Acme monthly")
     assert "TEST MESSAGE" in mail.part("plain") and "$1,234.56" in mail.part("plain")

@@ -79,8 +79,13 @@ def test_the_test_button_sends_a_marked_message_to_every_channel_and_is_audited(
     assert (answer["ruleId"], answer["ok"]) == (made["id"], True)
     assert answer["results"] == [
         {"channel": "email", "target": "ops@acme.example", "ok": True, "detail": "sent"},
-        {"channel": "slack", "target": "…cret", "ok": True, "detail": "HTTP 200: ok"},
-        {"channel": "webhook", "target": "…cret", "ok": True, "detail": "HTTP 200: ok"},
+        {"channel": "slack", "target": "****cret", "ok": True, "detail": "HTTP 200: ok"},
+        {"channel": "webhook", "target": "****cret", "ok": True, "detail": "HTTP 200: ok"},
+    ]
+    # masked as every answer masks them: the rule's own answer, the history, the audit log
+    assert [r["target"] for r in answer["results"][1:]] == [
+        made["slackWebhookUrl"],
+        made["webhookUrl"],
     ]
     (mail,) = mailbox.mails
     assert mail.message["Subject"].startswith("[llmledger] TEST — CRITICAL: Acme daily")

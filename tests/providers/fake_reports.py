@@ -18,6 +18,19 @@ from urllib.parse import parse_qs, urlsplit
 OPENAI_KEY = "sk-admin-test-openai"
 ANTHROPIC_KEY = "sk-ant-admin-test"
 PER_PAGE = 2
+#: the ``group_by`` values each OpenAI report accepts (its OpenAPI spec); others answer 400
+_TOKENS = {"project_id", "user_id", "api_key_id", "model"}
+OPENAI_GROUP_BY: dict[str, set[str]] = {
+    "/organization/usage/completions": _TOKENS | {"batch", "service_tier"},
+    "/organization/usage/embeddings": _TOKENS,
+    "/organization/usage/moderations": _TOKENS,
+    "/organization/usage/audio_speeches": _TOKENS,
+    "/organization/usage/audio_transcriptions": _TOKENS,
+    "/organization/usage/images": _TOKENS | {"size", "source"},
+    "/organization/usage/vector_stores": {"project_id"},
+    "/organization/usage/code_interpreter_sessions": {"project_id"},
+    "/organization/costs": {"project_id", "line_item", "api_key_id"},
+}
 
 
 @dataclass
@@ -74,8 +87,15 @@ def serve(script: Script) -> Iterator[str]:
                 self._send(401, {"error": {"message": "invalid admin key"}})
                 return
             buckets = script.buckets.get(url.path.removeprefix("/v1"))
+            if buckets is None and url.path.removeprefix("/v1") in OPENAI_GROUP_BY:
+                buckets = []  # a report the script gives nothing: an organisation without it
             if buckets is None:
                 self._send(404, {"error": {"message": "no such report"}})
+                return
+            allowed = OPENAI_GROUP_BY.get(url.path.removeprefix("/v1"))
+            refused = set(query.get("group_by[]", [])) - (allowed or set())
+            if not anthropic and refused:
+                self._send(400, {"error": {"message": f"invalid group_by: {sorted(refused)}"}})
                 return
             page = _page(buckets, (query.get("page") or [None])[0])
             if anthropic:

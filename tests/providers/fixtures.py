@@ -90,6 +90,125 @@ OPENAI = {
     ],
 }
 
+
+def usage_result(kind: str, project: str | None, model: str | None = None, **values: Any) -> Any:
+    """A result of one of OpenAI's other usage endpoints (``kind``: ``images``, ...)."""
+    result = {"object": f"organization.usage.{kind}.result", "project_id": project, **values}
+    if model is not None:
+        result["model"] = model
+    return result
+
+
+#: OpenAI's usage endpoints beside completions, as served (several pages each, an empty
+#: bucket, missing optional fields, a field llmledger does not know, a bucket after the range)
+OPENAI_OTHER = {
+    "/organization/usage/embeddings": [
+        _openai(
+            0,
+            [
+                usage_result(
+                    "embeddings",
+                    "proj_a",
+                    "text-embedding-3-small",
+                    input_tokens=3000,
+                    num_model_requests=6,
+                    user_id=None,
+                    api_key_id=None,
+                )
+            ],
+        ),
+        _openai(1, []),
+        # no request count at all
+        _openai(2, [usage_result("embeddings", None, "text-embedding-3-small", input_tokens=100)]),
+        _openai(3, [usage_result("embeddings", None, "text-embedding-3-small", input_tokens=9)]),
+    ],
+    "/organization/usage/moderations": [
+        _openai(
+            0,
+            [
+                usage_result(
+                    "moderations",
+                    "proj_a",
+                    "omni-moderation-latest",
+                    input_tokens=50,
+                    num_model_requests=2,
+                )
+            ],
+        ),
+        _openai(1, []),
+        _openai(2, []),
+    ],
+    "/organization/usage/images": [
+        _openai(
+            0,
+            [  # one key twice: sizes and sources are not grouped by, so they are summed
+                usage_result(
+                    "images",
+                    "proj_a",
+                    "gpt-image-1",
+                    images=3,
+                    num_model_requests=2,
+                    size="1024x1024",
+                    source="image.generation",
+                ),
+                usage_result(
+                    "images", "proj_a", "gpt-image-1", images=1, num_model_requests=1, size=None
+                ),
+            ],
+        ),
+        _openai(1, []),
+        _openai(2, [usage_result("images", None, "dall-e-3", images=2)]),  # no request count
+    ],
+    "/organization/usage/audio_speeches": [
+        _openai(
+            0,
+            [
+                usage_result(
+                    "audio_speeches", "proj_a", "tts-1", characters=1200, num_model_requests=3
+                )
+            ],
+        ),
+        _openai(1, []),
+        _openai(2, []),
+    ],
+    "/organization/usage/audio_transcriptions": [
+        _openai(
+            0,
+            [
+                usage_result(
+                    "audio_transcriptions",
+                    "proj_a",
+                    "whisper-1",
+                    seconds=600,
+                    num_model_requests=4,
+                    input_audio_seconds_future=1,  # a field llmledger does not know
+                )
+            ],
+        ),
+        _openai(1, []),
+        _openai(
+            2,
+            [
+                usage_result(
+                    "audio_transcriptions", "proj_b", "whisper-1", seconds=30, num_model_requests=1
+                )
+            ],
+        ),
+    ],
+    "/organization/usage/vector_stores": [
+        _openai(0, [usage_result("vector_stores", "proj_a", usage_bytes=1_048_576)]),
+        _openai(1, [usage_result("vector_stores", "proj_a", usage_bytes=2_097_152)]),
+        _openai(2, []),
+        _openai(3, [usage_result("vector_stores", "proj_a", usage_bytes=7)]),  # after the range
+    ],
+    "/organization/usage/code_interpreter_sessions": [
+        _openai(0, [usage_result("code_interpreter_sessions", "proj_a", num_sessions=5)]),
+        _openai(1, []),
+        _openai(2, [usage_result("code_interpreter_sessions", None)]),  # no count: nothing
+    ],
+}
+OPENAI.update(OPENAI_OTHER)
+
 ANTHROPIC = {
     "/organizations/usage_report/messages": [
         _anthropic(

@@ -28,11 +28,13 @@ from tests.providers import fixtures as fx
 from tests.providers.fake_reports import OPENAI_KEY, Script, serve
 from tests.providers.test_provider_imports import (
     OPENAI_COSTS,
+    OPENAI_METRICS,
     OPENAI_USAGE,
     RANGE,
     runs,
     settings_for,
     stored,
+    stored_metrics,
 )
 
 D0, DAY = fx.D0, fx.DAY
@@ -82,6 +84,7 @@ def test_an_import_killed_halfway_leaves_the_previous_rows_whole(ledger: Ledger)
         run_import(ledger.engine, settings, "openai", key=OPENAI_KEY, **RANGE)
         # the provider now reports other figures; a CLI import is killed while it fetches them
         script.buckets["/organization/usage/completions"][0]["results"][0]["output_tokens"] = 1
+        script.buckets["/organization/usage/images"][0]["results"][0]["images"] = 30
         script.gate = "costs"
         args = ["import", "openai", "--since", FIRST, "--until", LAST]
         proc = subprocess.Popen(
@@ -98,6 +101,7 @@ def test_an_import_killed_halfway_leaves_the_previous_rows_whole(ledger: Ledger)
             if proc.poll() is None:
                 proc.kill()
         assert stored(ledger, "openai") == (OPENAI_USAGE, OPENAI_COSTS)
+        assert stored_metrics(ledger) == OPENAI_METRICS
         assert [r[1] for r in runs(ledger)] == ["ok", "running"]
         script.gate = None
         # the dead run still holds the lease until it ends; then the next run takes over
@@ -111,6 +115,7 @@ def test_an_import_killed_halfway_leaves_the_previous_rows_whole(ledger: Ledger)
     assert "interrupted" in str(states[1][2])
     usage, _ = stored(ledger, "openai")
     assert usage[(D0, "proj_a", "gpt-4o-2024-08-06")][-1] == 1  # the new figures
+    assert stored_metrics(ledger)[(D0, "proj_a", "gpt-image-1", "images")] == 31
 
 
 def test_the_cli_imports_a_range_and_explains_a_refused_key(
@@ -168,6 +173,7 @@ def test_the_api_runs_an_import_and_lists_the_runs(
         listed = client.get("/api/v1/admin/imports", headers=admin).json()
     states = [(x["state"], x["trigger"]) for x in listed["runs"]]
     assert states == [("failed", "api"), ("ok", "api")]
+    assert [x["metricRows"] for x in listed["runs"]] == [0, len(OPENAI_METRICS)]
     assert "401" in listed["runs"][0]["error"]
     keys = {p["provider"]: p["keyConfigured"] for p in listed["providers"]}
     assert keys["openai"] is True and keys["anthropic"] is False

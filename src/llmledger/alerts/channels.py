@@ -21,10 +21,11 @@ import httpx
 import orjson
 
 from llmledger.alerts.destinations import GuardedBackend, Resolver, check_destination
+from llmledger.alerts.rules import mask
 from llmledger.alerts.signing import HEADER, signature_header
 from llmledger.settings import Settings
 
-__all__ = ["Result", "guarded_client", "mask", "send_email", "send_slack", "send_webhook"]
+__all__ = ["Result", "guarded_client", "send_email", "send_slack", "send_webhook"]
 
 USER_AGENT = "llmledger-alerts/1"
 SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -37,14 +38,9 @@ class Result:
     """How one message to one channel went."""
 
     channel: str  # email | slack | webhook
-    target: str  # the addresses, or the URL masked to its last four characters
+    target: str  # the addresses, or the URL masked to its last four characters (``mask``)
     ok: bool
     detail: str  # the SMTP or HTTP answer, or the error
-
-
-def mask(secret: str) -> str:
-    """A credential as it may be shown: its last four characters."""
-    return "…" + secret[-4:] if len(secret) > 4 else "…"
 
 
 # -- email -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, select
 
@@ -41,14 +42,26 @@ def raw_from(now: dt.datetime, retention_days: int) -> int:
     return retention_cutoff_us(to_us(now), retention_days)
 
 
-def check(engine: Engine, *, now: dt.datetime, retention_days: int = 90) -> Round:
+def check(
+    engine: Engine,
+    *,
+    now: dt.datetime,
+    retention_days: int = 90,
+    drift_percent: Decimal | None = None,
+) -> Round:
     """Evaluate every active rule at ``now`` and fire each WARNING or CRITICAL one that has not
-    fired for its period, level and repeat key yet."""
+    fired for its period, level and repeat key yet (a drift rule: each of its findings)."""
     raw_from_us = raw_from(now, retention_days)
     m = metrics()
     try:
         with engine.connect() as conn:
-            evaluations = evaluate(conn, active_rules(conn), now=now, raw_from_us=raw_from_us)
+            evaluations = evaluate(
+                conn,
+                active_rules(conn),
+                now=now,
+                raw_from_us=raw_from_us,
+                drift_percent=drift_percent,
+            )
     except Exception:
         m.alert_evaluated("error")
         raise
@@ -57,9 +70,10 @@ def check(engine: Engine, *, now: dt.datetime, retention_days: int = 90) -> Roun
         if ev.state == "OK":
             m.alert_evaluated("ok")
             continue
-        firing = fire(engine, ev, now=now, raw_from_us=raw_from_us)
-        if firing is not None:
-            fired.append(firing)
-        # crossed, but already fired for this period and level (here or by another node)
-        m.alert_evaluated("fired" if firing is not None else "already-fired")
+        for part in ev.findings or (ev,):
+            firing = fire(engine, part, now=now, raw_from_us=raw_from_us)
+            if firing is not None:
+                fired.append(firing)
+            # crossed, but already fired for this period and level (here or by another node)
+            m.alert_evaluated("fired" if firing is not None else "already-fired")
     return Round(evaluations, fired)

@@ -22,7 +22,9 @@ How each type is measured (``now`` is the check's time; periods: ``alerts.period
 - ``cost_spike``: the last whole UTC hour's cost against the mean hour of the 7 days before it
   raised by ``spikePercent`` (200: three times the mean), and never below ``minCostCents``;
 - ``error_rate``: failed requests over the last 60 minutes as a percentage of all, against
-  ``thresholdPercent``, and only from ``minRequests`` requests on.
+  ``thresholdPercent``, and only from ``minRequests`` requests on;
+- ``reconciliation_drift``: the rows reconciliation flags over the settled days of the last
+  week, one finding per provider and day (``alerts.drift``).
 
 A value at or above the threshold is CRITICAL; at or above ``warningPercent`` of it, WARNING.
 """
@@ -33,12 +35,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import Connection
 
 from llmledger.alerts.periods import Period, calendar_period, last_full_hour, trailing_hour
-from llmledger.alerts.rules import LIMIT_TYPES, SCOPE, Rule
+from llmledger.alerts.rules import DRIFT, LIMIT_TYPES, SCOPE, Rule
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.forecast import HISTORY_DAYS, projection
 from llmledger.analytics.source import aggregate
@@ -68,6 +71,8 @@ class Evaluation:
     extra: dict[str, Any] = field(default_factory=dict)
     #: the range the value counts (microseconds): the period up to now, or the hour
     measured: Range = (0, 0)
+    #: what fires, when it is not the rule's state itself: a drift rule's provider-days
+    findings: tuple[Evaluation, ...] = ()
 
     @property
     def percent_used(self) -> float | None:
@@ -258,10 +263,37 @@ def _daily(rows: Sequence[dict[str, Any]], range_: Range) -> dict[int, int]:
 
 
 def evaluate(
-    conn: Connection, rules: Sequence[Rule], *, now: dt.datetime, raw_from_us: int = 0
+    conn: Connection,
+    rules: Sequence[Rule],
+    *,
+    now: dt.datetime,
+    raw_from_us: int = 0,
+    drift_percent: Decimal | None = None,
 ) -> list[Evaluation]:
-    """The state of every rule in ``rules`` at ``now``, with one grouped question per scope
-    shape and measure. ``raw_from_us``: where raw events begin (the retention cutoff)."""
+    """The state of every rule in ``rules`` at ``now``, in their order, with one grouped
+    question per scope shape and measure. ``raw_from_us``: where raw events begin (the
+    retention cutoff); ``drift_percent``: the threshold of drift rules without their own
+    (``LLMLEDGER_RECONCILIATION_DRIFT_PERCENT``)."""
+    # drift rules read the reconciliation, not the sums (imported late: a cycle otherwise)
+    from llmledger.alerts.drift import DEFAULT_DRIFT_PERCENT, judge_drift
+
+    drifting = [r for r in rules if r.alert_type == DRIFT]
+    spent = _evaluate_sums(conn, [r for r in rules if r.alert_type != DRIFT], now, raw_from_us)
+    judged = iter(
+        judge_drift(
+            conn,
+            drifting,
+            now=now,
+            drift_percent=DEFAULT_DRIFT_PERCENT if drift_percent is None else drift_percent,
+        )
+    )
+    summed = iter(spent)
+    return [next(judged) if r.alert_type == DRIFT else next(summed) for r in rules]
+
+
+def _evaluate_sums(
+    conn: Connection, rules: Sequence[Rule], now: dt.datetime, raw_from_us: int
+) -> list[Evaluation]:
     planned = [(rule, *_needs(rule, now)) for rule in rules]
     keys: dict[tuple[tuple[str, ...], Measure], set[Key]] = defaultdict(set)
     ranges: dict[tuple[tuple[str, ...], Measure], set[Range]] = defaultdict(set)

@@ -17,9 +17,10 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from llmledger.alerts.drift import drift_contributors, drift_scope, drift_text
 from llmledger.alerts.evaluate import Evaluation
 from llmledger.alerts.periods import hour_key
-from llmledger.alerts.rules import SCOPE, Rule
+from llmledger.alerts.rules import DRIFT, SCOPE, Rule
 from llmledger.alerts.tables import alert_deliveries, alert_firings
 from llmledger.analytics.filters import Filters
 from llmledger.analytics.source import aggregate
@@ -75,6 +76,8 @@ def message(ev: Evaluation, level: str) -> str:
     pct = f"{ev.percent_used:g}%" if ev.percent_used is not None else "-"
     where = f"({period.timezone})"
     kind = rule.alert_type
+    if kind == DRIFT:
+        return f"{level}: {rule.name}: {drift_text(ev)}"
     if kind == "error_rate":
         what = (
             f"{ev.value:.2f}% of {ev.extra.get('requests', 0)} requests failed in the 60 minutes "
@@ -106,7 +109,11 @@ def link(ev: Evaluation) -> str:
     params: dict[str, str] = {"startDate": iso(ev.measured[0]), "endDate": iso(ev.measured[1])}
     params.update(rule.scope)
     path = DASHBOARD
-    if rule.alert_type == "error_rate":
+    if rule.alert_type == DRIFT:
+        # the request log of the day's provider (and model, when one drifted), whose events
+        # are what was tracked; the reconciliation itself is on the providers pages
+        path, params = f"{DASHBOARD}/requests", params | drift_scope(ev)
+    elif rule.alert_type == "error_rate":
         path, params["success"] = f"{DASHBOARD}/requests", "false"
     return f"{path}?{urlencode(params)}"
 
@@ -114,6 +121,8 @@ def link(ev: Evaluation) -> str:
 def contributors(conn: Connection, ev: Evaluation, *, raw_from_us: int) -> list[dict[str, Any]]:
     """The top three of the first dimension the scope leaves open, by the value's measure."""
     rule = ev.rule
+    if rule.alert_type == DRIFT:
+        return drift_contributors(ev)
     errors = rule.alert_type == "error_rate"
     measure = "requests" if errors else "cost_nanos"
     filters = filters_of(rule, success=False if errors else None)

@@ -47,7 +47,12 @@ def alert_round(
     engine: Engine, settings: Settings, *, now: dt.datetime, deliver_limit: int = 100
 ) -> RoundReport:
     """Evaluate and fire every active rule at ``now``, then deliver the outbox rows due."""
-    result = check(engine, now=now, retention_days=settings.retention_days)
+    result = check(
+        engine,
+        now=now,
+        retention_days=settings.retention_days,
+        drift_percent=settings.reconciliation_drift_percent,
+    )
     sent = deliver_due(engine, settings, now_us=to_us(now), limit=deliver_limit)
     return RoundReport(result.evaluations, result.fired, sent)
 

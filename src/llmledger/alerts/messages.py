@@ -37,6 +37,7 @@ TYPE_NAMES = {
     "cost_spike": "Cost spike",
     "forecast_overrun": "Forecast overrun",
     "error_rate": "Error rate",
+    "reconciliation_drift": "Reconciliation drift",
 }
 #: the scope's keys, in the order messages name them, with their words
 SCOPE_NAMES = {

@@ -13,17 +13,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Row
 
 from llmledger.alerts.periods import zone
 from llmledger.analytics.filters import FilterError, clean_label
 from llmledger.analytics.window import iso
+from llmledger.providers.reconcile import RECONCILED
 
 LIMIT_TYPES = {"daily_limit": "day", "weekly_limit": "week", "monthly_limit": "month"}
 MONEY_TYPES = (*LIMIT_TYPES, "forecast_overrun")
-ALERT_TYPES = (*MONEY_TYPES, "cost_spike", "error_rate")
+DRIFT = "reconciliation_drift"
+ALERT_TYPES = (*MONEY_TYPES, "cost_spike", "error_rate", DRIFT)
+#: the providers whose reports are imported and reconciled
+DRIFT_PROVIDERS = RECONCILED
 FREQUENCIES = ("once", "hourly", "every_check")
 ACTIONS = ("notify", "block")
 SCOPE = {"orgId": "org_id", "agent": "agent", "userId": "user_id", "provider": "provider"}
@@ -56,7 +60,16 @@ TYPE_FIELDS = {
     **{t: ("threshold_cents",) for t in MONEY_TYPES},
     "cost_spike": ("spike_percent", "min_cost_cents"),
     "error_rate": ("threshold_percent", "min_requests"),
+    DRIFT: ("threshold_percent",),
 }
+#: the fields a type uses that may stay NULL: a drift rule without its own threshold follows
+#: ``LLMLEDGER_RECONCILIATION_DRIFT_PERCENT``, as the reconciliation API does
+TYPE_OPTIONAL = {DRIFT: ("threshold_percent",)}
+#: why a reconciliation_drift rule takes no other scope than a provider, nor a zone or block
+DRIFT_WHOLE_ACCOUNT = (
+    "is not used by reconciliation_drift: reconciliation compares a provider's whole account, "
+    "so a drift rule is the platform's (or one provider's)"
+)
 DEFAULTS: dict[str, Any] = {
     "warning_percent": 80,
     "spike_percent": 200,
@@ -133,8 +146,14 @@ class Rule:
         return None if self.threshold_cents is None else self.threshold_cents * 10_000_000
 
 
+@overload
+def mask(value: str) -> str: ...
+@overload
+def mask(value: None) -> None: ...
 def mask(value: str | None) -> str | None:
-    """A credential shown by its last four characters: ``****abcd``."""
+    """A credential shown by its last four characters: ``****abcd`` (``****`` alone for one
+    too short to show any of it). Every answer, the history, the audit log and the test
+    button's results show credentials so."""
     if value is None:
         return None
     return "****" + value[-4:] if len(value) > 8 else "****"
@@ -344,10 +363,14 @@ def parse_rule(body: Any, *, current: Rule | None = None, allow_private: bool = 
                     errors[_API[column]] = f"is not used by {kind}"
                 merged[column] = None
             elif merged[column] is None:
-                if column in DEFAULTS:
+                if column in TYPE_OPTIONAL.get(kind, ()):
+                    pass
+                elif column in DEFAULTS:
                     merged[column] = DEFAULTS[column]
                 else:
                     errors.setdefault(_API[column], f"is required for {kind}")
+    if kind == DRIFT:
+        _drift_only(merged, given, errors)
     if errors:
         raise RuleError(errors)
     secret = None
@@ -360,3 +383,27 @@ def parse_rule(body: Any, *, current: Rule | None = None, allow_private: bool = 
     ):
         secret = merged["webhook_secret"] = new_secret()
     return Parsed(merged, secret)
+
+
+def _drift_only(merged: dict[str, Any], given: dict[str, Any], errors: dict[str, str]) -> None:
+    """What a reconciliation_drift rule may not hold: a scope narrower than a provider (kept
+    from before a change of type too: clearing it would widen the rule unseen), a provider
+    whose reports are not imported, blocking, and a zone other than UTC (reconciliation
+    compares whole UTC days). A zone or ``block`` kept from another type falls back to the
+    default, as the other types' unused fields are cleared."""
+    for api, column in SCOPE.items():
+        if api != "provider" and merged[column] is not None:
+            errors.setdefault(api, DRIFT_WHOLE_ACCOUNT)
+    provider = merged["provider"]
+    if provider is not None and provider not in DRIFT_PROVIDERS:
+        errors.setdefault(
+            "provider",
+            f"must be one of {', '.join(DRIFT_PROVIDERS)} for {DRIFT} "
+            "(the providers whose reports are imported), or null for all of them",
+        )
+    if given.get("action") == "block":
+        errors.setdefault("action", f"block is not used by {DRIFT}: a drift is no spend to stop")
+    merged["action"] = "notify"
+    if given.get("timezone") not in (None, "UTC"):
+        errors.setdefault("timezone", f"must be UTC for {DRIFT}: reconciliation compares UTC days")
+    merged["timezone"] = "UTC"

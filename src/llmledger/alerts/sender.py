@@ -27,6 +27,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from llmledger.alerts import channels, messages
 from llmledger.alerts.channels import Result
 from llmledger.alerts.destinations import Resolver, validate_email
+from llmledger.alerts.rules import mask
 from llmledger.alerts.tables import (
     alert_deliveries,
     alert_delivery_attempts,
@@ -206,7 +207,7 @@ def _send(
     if channel == "webhook":
         if rule is None or not rule.webhook_secret:
             why = "the rule was deleted" if rule is None else "the rule has no signing secret"
-            return _Outcome(Result(channel, channels.mask(target), False, why), final=True)
+            return _Outcome(Result(channel, mask(target), False, why), final=True)
         body = messages.webhook_body(
             n, firing_id=firing.id, delivery_id=delivery_id, fired_us=firing.fired_us
         )

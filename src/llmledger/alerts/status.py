@@ -8,6 +8,7 @@ shape (``{type, message, threshold}``). ``budget_status`` answers whether a bloc
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -34,11 +35,14 @@ def status(
     org_id: str | None = None,
     scoped: bool = False,
     raw_from_us: int = 0,
+    drift_percent: Decimal | None = None,
 ) -> dict[str, Any]:
     rules = active_rules(conn)
     if scoped or org_id is not None:
         rules = [r for r in rules if r.org_id == org_id]
-    evaluations = evaluate(conn, rules, now=now, raw_from_us=raw_from_us)
+    evaluations = evaluate(
+        conn, rules, now=now, raw_from_us=raw_from_us, drift_percent=drift_percent
+    )
     states = [_rule_state(ev) for ev in evaluations]
     alerts = [
         {

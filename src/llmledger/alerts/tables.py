@@ -39,13 +39,16 @@ alert_rules = Table(
     Column("user_id", String(S)),
     Column("provider", String(S)),
     Column("model", String(S)),
-    # daily_limit | weekly_limit | monthly_limit | cost_spike | forecast_overrun | error_rate
+    # daily_limit | weekly_limit | monthly_limit | cost_spike | forecast_overrun | error_rate |
+    # reconciliation_drift
     Column("alert_type", String(32), nullable=False),
     Column("threshold_cents", BigInteger),  # the money types; NULL for error_rate
     Column("warning_percent", Integer, nullable=False, server_default="80"),
     Column("spike_percent", Integer),  # cost_spike: above the trailing hourly average by this
     Column("min_cost_cents", BigInteger),  # cost_spike: the floor below which it never fires
-    Column("threshold_percent", Float),  # error_rate: the share of failed requests
+    # error_rate: the share of failed requests; reconciliation_drift: how far apart tracked and
+    # billed may be (NULL: LLMLEDGER_RECONCILIATION_DRIFT_PERCENT)
+    Column("threshold_percent", Float),
     Column("min_requests", Integer),  # error_rate: fewer requests in the hour never fire
     Column("notification_emails", JSON),  # a list of addresses
     Column("slack_webhook_url", Text),  # a credential: never returned whole

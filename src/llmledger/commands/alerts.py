@@ -75,7 +75,11 @@ def list_rules(ctx: click.Context, as_json: bool) -> None:
             states = {
                 ev.rule.id: ev
                 for ev in evaluate(
-                    conn, active, now=now, raw_from_us=raw_from(now, ledger.settings.retention_days)
+                    conn,
+                    active,
+                    now=now,
+                    raw_from_us=raw_from(now, ledger.settings.retention_days),
+                    drift_percent=ledger.settings.reconciliation_drift_percent,
                 )
             }
     finally:

@@ -61,7 +61,8 @@ def command(ctx: click.Context, provider: str, since: str, until: str | None) ->
     days = (end - start) // DAY_S
     click.echo(
         f"{provider}: imported {days} days ({since} to {until or today}): "
-        f"{done.usage_rows} usage rows, {done.cost_rows} cost rows (run {done.id})"
+        f"{done.usage_rows} usage rows, {done.cost_rows} cost rows, "
+        f"{done.metric_rows} metric rows (run {done.id})"
     )
 
 

@@ -21,7 +21,12 @@ from llmledger.pricing.seed import load_price_book
 from llmledger.providers import anthropic, credentials, groq, lease, openai
 from llmledger.providers.errors import NoKey, RangeError
 from llmledger.providers.report import DAY_S, Report
-from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
+from llmledger.providers.tables import (
+    provider_costs,
+    provider_imports,
+    provider_usage,
+    provider_usage_metrics,
+)
 from llmledger.settings import Settings
 
 PROVIDERS = ("openai", "anthropic", "groq")
@@ -46,6 +51,7 @@ class ImportResult:
     end_day: int
     usage_rows: int
     cost_rows: int
+    metric_rows: int = 0
 
 
 def key_for(provider: str, environ: dict[str, str] | None = None) -> str:
@@ -173,6 +179,7 @@ def _run(
                 state="running",
                 usage_rows=0,
                 cost_rows=0,
+                metric_rows=0,
                 started_us=clock_us(),
                 trigger=trigger,
             )
@@ -202,7 +209,7 @@ def _replace(
 ) -> ImportResult:
     """The range's rows replaced by the report's, and the run marked done, in one transaction."""
     with engine.begin() as conn:
-        for table in (provider_usage, provider_costs):
+        for table in (provider_usage, provider_costs, provider_usage_metrics):
             conn.execute(
                 delete(table).where(
                     table.c.provider == provider,
@@ -226,16 +233,36 @@ def _replace(
             }
             for (d, p, item, m), v in sorted(report.costs.items())
         ]
+        metrics = [
+            {
+                "provider": provider,
+                "day": d,
+                "project": p,
+                "model": m,
+                "metric": name,
+                "value": v,
+                "import_id": run_id,
+            }
+            for (d, p, m, name), v in sorted(report.metrics.items())
+        ]
         if usage:
             conn.execute(insert(provider_usage), usage)
         if costs:
             conn.execute(insert(provider_costs), costs)
+        if metrics:
+            conn.execute(insert(provider_usage_metrics), metrics)
         conn.execute(
             update(provider_imports)
             .where(provider_imports.c.id == run_id)
-            .values(state="ok", usage_rows=len(usage), cost_rows=len(costs), finished_us=clock_us())
+            .values(
+                state="ok",
+                usage_rows=len(usage),
+                cost_rows=len(costs),
+                metric_rows=len(metrics),
+                finished_us=clock_us(),
+            )
         )
-    return ImportResult(run_id, provider, start_day, end_day, len(usage), len(costs))
+    return ImportResult(run_id, provider, start_day, end_day, len(usage), len(costs), len(metrics))
 
 
 def _finish(

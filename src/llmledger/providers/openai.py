@@ -1,11 +1,13 @@
-"""OpenAI's organisation usage (``/organization/usage/completions``) and costs
-(``/organization/costs``), daily, grouped by project and model (by project and line item for
-costs). Needs an organisation admin key (``OPENAI_ADMIN_KEY``)."""
+"""OpenAI's organisation usage (``/organization/usage/completions``, and the other usage
+endpoints: ``openai_metrics``) and costs (``/organization/costs``), daily, grouped by project
+and model (by project and line item for costs). Needs an organisation admin key
+(``OPENAI_ADMIN_KEY``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from llmledger.providers import openai_metrics
 from llmledger.providers.client import Query, ReportClient
 from llmledger.providers.errors import ReportError
 from llmledger.providers.report import Report, count, label, nanos
@@ -63,6 +65,7 @@ def fetch(api: ReportClient, report: Report) -> None:
                 "output_tokens": count(r, "output_tokens", "openai"),
             },
         )
+    openai_metrics.fetch(api, report, times, _buckets)
     costs: Query = [
         *times,
         ("bucket_width", "1d"),

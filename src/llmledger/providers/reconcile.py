@@ -27,10 +27,11 @@ from llmledger.analytics.window import iso_s
 from llmledger.providers.report import DAY_S
 from llmledger.providers.tables import provider_costs, provider_imports, provider_usage
 
+#: ``day_model``: one row per day and model (what drift alerts read: alerts.drift)
 Group = Literal["day", "model", "project", "day_model"]
+#: the groupings of the API
 GROUPS: tuple[Group, ...] = ("day", "model", "project", "day_model")
-#: the key columns of a row of each grouping (``day_model``: a day and a model, the grain a
-#: drift is looked into at, in the request log)
+#: the key fields of a row of each grouping
 KEYS: dict[Group, tuple[str, ...]] = {
     "day": ("day",),
     "model": ("model",),
@@ -90,14 +91,17 @@ def coverage_of(provider: str, days: set[int], start_day: int, end_day: int) -> 
     }
 
 
-def _key(group: Group, day: int, model: str, project: str) -> tuple[str, ...]:
-    parts = {"day": iso_s(day)[:10], "model": model, "project": project}
-    return tuple(parts[k] for k in KEYS[group])
+def _key(group: Group, day: int, model: str, project: str) -> str:
+    if group == "day":
+        return iso_s(day)[:10]
+    if group == "day_model":
+        return f"{iso_s(day)[:10]} {model}"
+    return model if group == "model" else project
 
 
 def _tracked(
     conn: Connection, provider: str, days: set[int], group: Group, start_day: int, end_day: int
-) -> dict[tuple[str, ...], Figures]:
+) -> dict[str, Figures]:
     dim = {"day": None, "model": "model", "project": "org_id", "day_model": "model"}[group]
     dims = ("bucket",) if dim is None else ("bucket", dim)
     rows, _ = aggregate(
@@ -107,7 +111,7 @@ def _tracked(
         dims=dims,
         measures=("requests", "input_tokens", "output_tokens", "cost_nanos"),
     )
-    out: dict[tuple[str, ...], Figures] = defaultdict(Figures)
+    out: dict[str, Figures] = defaultdict(Figures)
     for r in rows:
         day = r["bucket"] - r["bucket"] % DAY_S
         if day not in days:
@@ -124,8 +128,8 @@ def _tracked(
 
 def _reported(
     conn: Connection, provider: str, days: set[int], group: Group, start_day: int, end_day: int
-) -> dict[tuple[str, ...], Figures]:
-    out: dict[tuple[str, ...], Figures] = defaultdict(Figures)
+) -> dict[str, Figures]:
+    out: dict[str, Figures] = defaultdict(Figures)
     u = provider_usage.c
     usage = (
         select(
@@ -157,7 +161,7 @@ def _reported(
             continue
         if model:
             out[_key(group, int(day), model, project)].add(cost=int(nanos), requests=0)
-        elif "model" not in KEYS[group]:  # a charge naming no model belongs to no model row
+        elif group in ("day", "project"):  # a charge naming no model belongs to no model row
             out[_key(group, int(day), model, project)].other += int(nanos)
     return out
 
@@ -189,20 +193,22 @@ def cause_of(tracked: Figures, reported: Figures, percent: Decimal) -> str | Non
     return "price"
 
 
-def _row(
-    provider: str,
-    group: Group,
-    key: tuple[str, ...],
-    tracked: Figures,
-    reported: Figures,
-    percent: Decimal,
+def row(
+    provider: str, group: Group, key: str, tracked: Figures, reported: Figures, percent: Decimal
 ) -> dict[str, Any]:
+    """One row of the reconciliation: the figures, their differences, and whether they are
+    further apart than ``percent`` (``flagged``, with the likely cause)."""
     cost_diff = reported.cost - tracked.cost
     token_diff = reported.tokens - tracked.tokens
     cause = cause_of(tracked, reported, percent)
+    # day_model: "2026-12-05 gpt-4o" as its day and its model
+    keys: dict[str, str] = {group: key}
+    if group == "day_model":
+        day, model = key.split(" ", 1)
+        keys = {"day": day, "model": model}
     return {
         "provider": provider,
-        **dict(zip(KEYS[group], key, strict=True)),
+        **keys,
         "trackedCostUsd": usd(tracked.cost),
         "billedCostUsd": usd(reported.cost),
         "costDiffUsd": usd(cost_diff),
@@ -221,6 +227,19 @@ def _row(
     }
 
 
+def compare(
+    conn: Connection, provider: str, days: set[int], group_by: Group, start_day: int, end_day: int
+) -> dict[str, tuple[Figures, Figures]]:
+    """Tracked and reported figures of ``provider`` on ``days`` (imported days of
+    ``[start_day, end_day)``), by key, sorted: what ``row`` presents at any threshold."""
+    tracked = _tracked(conn, provider, days, group_by, start_day, end_day)
+    reported = _reported(conn, provider, days, group_by, start_day, end_day)
+    return {
+        key: (tracked.get(key, Figures()), reported.get(key, Figures()))
+        for key in sorted(set(tracked) | set(reported))
+    }
+
+
 def reconcile(
     conn: Connection,
     *,
@@ -231,8 +250,7 @@ def reconcile(
     providers: Iterable[str] = RECONCILED,
 ) -> dict[str, Any]:
     """Tracked against reported for ``[start_day, end_day)`` (Unix seconds, whole UTC days),
-    one row per provider and day, model, project or day and model (``day_model``); rows are
-    sorted by provider then key."""
+    one row per provider and day, model or project; rows are sorted by provider then key."""
     rows: list[dict[str, Any]] = []
     coverage = []
     for provider in providers:
@@ -240,19 +258,10 @@ def reconcile(
         coverage.append(coverage_of(provider, days, start_day, end_day))
         if not days:
             continue
-        tracked = _tracked(conn, provider, days, group_by, start_day, end_day)
-        reported = _reported(conn, provider, days, group_by, start_day, end_day)
-        for key in sorted(set(tracked) | set(reported)):
-            rows.append(
-                _row(
-                    provider,
-                    group_by,
-                    key,
-                    tracked.get(key, Figures()),
-                    reported.get(key, Figures()),
-                    drift_percent,
-                )
-            )
+        for key, (tracked, reported) in compare(
+            conn, provider, days, group_by, start_day, end_day
+        ).items():
+            rows.append(row(provider, group_by, key, tracked, reported, drift_percent))
     return {
         "startDate": iso_s(start_day)[:10],
         "endDate": iso_s(end_day - DAY_S)[:10],

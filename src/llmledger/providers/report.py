@@ -22,6 +22,7 @@ USAGE_FIELDS = (
 
 UsageKey = tuple[int, str, str]  # day, project, model
 CostKey = tuple[int, str, str, str]  # day, project, line item, model
+MetricKey = tuple[int, str, str, str]  # day, project, model, metric
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Report:
     end_day: int  # exclusive
     usage: dict[UsageKey, dict[str, int | None]] = field(default_factory=dict)
     costs: dict[CostKey, int] = field(default_factory=lambda: defaultdict(int))
+    #: usage that is not tokens (images, audio seconds, vector-store bytes, ...)
+    metrics: dict[MetricKey, int] = field(default_factory=lambda: defaultdict(int))
 
     def day_of(self, start_s: int) -> int | None:
         """The UTC day of a bucket, or ``None`` when it lies outside the range imported (a
@@ -64,6 +67,9 @@ class Report:
 
     def add_cost(self, key: CostKey, nanos: int) -> None:
         self.costs[key] += nanos
+
+    def add_metric(self, key: MetricKey, value: int) -> None:
+        self.metrics[key] += value
 
 
 def count(result: dict[str, Any], name: str, provider: str) -> int:

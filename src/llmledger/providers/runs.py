@@ -25,6 +25,7 @@ def run_json(row: Any) -> dict[str, Any]:
         "trigger": row.trigger,
         "usageRows": row.usage_rows,
         "costRows": row.cost_rows,
+        "metricRows": row.metric_rows,
         "error": row.error,
         "startedAt": iso(row.started_us),
         "finishedAt": iso(row.finished_us) if row.finished_us is not None else None,

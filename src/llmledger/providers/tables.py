@@ -37,6 +37,22 @@ provider_costs = Table(
     PrimaryKeyConstraint("provider", "day", "project", "line_item", "model"),
 )
 
+#: what the providers report beside tokens, one row per metric: images, audio seconds and
+#: characters, vector-store bytes, code-interpreter sessions, and the requests of each
+#: (providers.openai_metrics names them); exact integers, as reported
+provider_usage_metrics = Table(
+    "provider_usage_metrics",
+    metadata,
+    Column("provider", String(32), nullable=False),
+    Column("day", BigInteger, nullable=False),
+    Column("project", String(256), nullable=False),
+    Column("model", String(256), nullable=False),  # "" for a metric of no model
+    Column("metric", String(64), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("import_id", Integer, nullable=False),
+    PrimaryKeyConstraint("provider", "day", "project", "model", "metric"),
+)
+
 provider_imports = Table(
     "provider_imports",
     metadata,
@@ -51,6 +67,7 @@ provider_imports = Table(
     Column("started_us", BigInteger, nullable=False),
     Column("finished_us", BigInteger),
     Column("trigger", String(16)),  # cli, api, schedule (NULL: before triggers were kept)
+    Column("metric_rows", Integer, nullable=False, server_default="0"),
     Index("ix_provider_imports_provider", "provider", "id"),
 )
 

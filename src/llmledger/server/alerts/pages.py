@@ -46,6 +46,7 @@ TYPE_LABELS = {
     "forecast_overrun": "Forecast overrun",
     "cost_spike": "Cost spike",
     "error_rate": "Error rate",
+    "reconciliation_drift": "Reconciliation drift",
 }
 assert set(TYPE_LABELS) == set(ALERT_TYPES)
 #: the zones the timezone field suggests (any IANA name is accepted)
@@ -113,6 +114,7 @@ def rules_page(request: Request, viewer: ViewerDep) -> Response:
             org_id=org,
             scoped=not viewer.is_admin,
             raw_from_us=raw_from(view.now, ledger.settings.retention_days),
+            drift_percent=ledger.settings.reconciliation_drift_percent,
         )
     states = {s["ruleId"]: s for s in live["rules"]}
     return _page(
@@ -127,6 +129,7 @@ def rules_page(request: Request, viewer: ViewerDep) -> Response:
         counts=live["counts"],
         at=live["at"],
         org=org,
+        drift_percent=float(ledger.settings.reconciliation_drift_percent),
     )
 
 
@@ -145,6 +148,7 @@ def _form(request: Request, viewer: Viewer, rule: dict[str, Any] | None, title: 
         frequencies=FREQUENCIES,
         actions=ACTIONS,
         zones=ZONES,
+        drift_percent=ledger_of(request).settings.reconciliation_drift_percent,
     )
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 
 from llmledger.alerts import rulebook
-from llmledger.alerts.rules import Rule, RuleError, parse_rule, rule_json
+from llmledger.alerts.rules import DRIFT, Rule, RuleError, parse_rule, rule_json
 from llmledger.alerts.sender import send_test
 from llmledger.auth.tokens import Principal
 from llmledger.ledger import Ledger
@@ -28,6 +28,10 @@ from llmledger.store.rows import to_us
 PREFIX = "/api/v1/admin/llm-costs"
 router = APIRouter(prefix=PREFIX, tags=["alerts"], route_class=RolesFirst)
 RuleId = Annotated[int, Path(alias="id", ge=1, le=2**31 - 1)]
+DRIFT_ADMINS_ONLY = (
+    "reconciliation_drift rules are for admins only: reconciliation compares a provider's "
+    "whole account, not one organisation's"
+)
 
 
 def allow_private(request: Request) -> bool:
@@ -52,9 +56,11 @@ def found(ledger: Ledger, rule_id: int, principal: Principal) -> Rule:
 
 
 def _own_org(principal: Principal, values: dict[str, Any]) -> None:
-    """Org admins keep their rules inside their organisation."""
+    """Org admins keep their rules inside their organisation, and make no drift rules."""
     if principal.is_admin:
         return
+    if values.get("alert_type") == DRIFT:
+        raise HTTPException(403, DRIFT_ADMINS_ONLY)
     if values.get("org_id") != principal.org_id:
         raise HTTPException(403, "org admins manage their own organisation's rules only")
 
@@ -75,6 +81,8 @@ def create_alert(
     webhook signing secret whole, once."""
     fields = body.model_dump(exclude_unset=True)
     if not principal.is_admin:
+        if fields.get("alertType") == DRIFT:  # before the scope it would be refused for
+            raise HTTPException(403, DRIFT_ADMINS_ONLY)
         fields.setdefault("orgId", principal.org_id)
     try:
         parsed = parse_rule(fields, allow_private=allow_private(request))
@@ -103,6 +111,8 @@ def put_alert(
     ``rotateWebhookSecret``, makes a new signing secret, shown once."""
     before = found(ledger, rule_id, principal)
     fields = body.model_dump(exclude_unset=True)
+    if not principal.is_admin and fields.get("alertType") == DRIFT:
+        raise HTTPException(403, DRIFT_ADMINS_ONLY)
     try:
         parsed = parse_rule(fields, current=before, allow_private=allow_private(request))
     except RuleError as exc:

@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 NO_NUL = r"^[^\x00]*$"
 Label = Annotated[str, Field(max_length=256, pattern=NO_NUL)] | None
 AlertType = Literal[
-    "daily_limit", "weekly_limit", "monthly_limit", "cost_spike", "forecast_overrun", "error_rate"
+    "daily_limit",
+    "weekly_limit",
+    "monthly_limit",
+    "cost_spike",
+    "forecast_overrun",
+    "error_rate",
+    "reconciliation_drift",
 ]
 
 

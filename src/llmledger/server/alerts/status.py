@@ -40,6 +40,7 @@ def get_status(
             org_id=org,
             scoped=not principal.is_admin,
             raw_from_us=raw_from(now, settings.retention_days),
+            drift_percent=settings.reconciliation_drift_percent,
         )
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from llmledger.server.providers import billing, credentials, imports, pages, reconciliation
+from llmledger.server.providers import (
+    billing,
+    credentials,
+    imports,
+    pages,
+    reconciliation,
+    usage,
+)
 
 
 def include(app: FastAPI) -> None:
@@ -15,4 +22,5 @@ def include(app: FastAPI) -> None:
     app.include_router(billing.router)
     app.include_router(imports.router)
     app.include_router(credentials.router)
+    app.include_router(usage.router)
     pages.include(app)

@@ -66,6 +66,7 @@ class ImportRunOut(BaseModel):
     trigger: str | None
     usageRows: int
     costRows: int
+    metricRows: int
     error: str | None
     startedAt: str
     finishedAt: str | None

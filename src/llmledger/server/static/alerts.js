@@ -19,12 +19,16 @@
   // ---- the form ----
   var form = document.getElementById("alert-form");
 
+  // data-types: shown only for these types; data-not-types: hidden for these (a drift rule
+  // has no organisation, agent, user or model, no zone and no blocking). A hidden field is
+  // disabled, so it is not sent
   function showTypeFields() {
     var type = form.elements.alertType.value;
-    form.querySelectorAll("[data-types]").forEach(function (label) {
-      var used = label.dataset.types.split(" ").indexOf(type) >= 0;
+    form.querySelectorAll("[data-types], [data-not-types]").forEach(function (label) {
+      var listed = (label.dataset.types || label.dataset.notTypes).split(" ").indexOf(type) >= 0;
+      var used = label.dataset.types ? listed : !listed;
       label.hidden = !used;
-      label.querySelectorAll("input").forEach(function (input) { input.disabled = !used; });
+      label.querySelectorAll("input, select").forEach(function (input) { input.disabled = !used; });
     });
   }
 

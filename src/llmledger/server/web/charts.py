@@ -273,3 +273,26 @@ def sparkline(values: Sequence[float], width: int = 80, height: int = 20) -> str
     return " ".join(
         f"{i * step:.1f},{height - 1 - (v / top) * (height - 2):.1f}" for i, v in enumerate(values)
     )
+
+
+def counts_by_day(
+    days: Sequence[str], values: Sequence[int], *, chart_id: str, title: str, unit: str
+) -> Chart:
+    """A count per UTC day (images, seconds, bytes, ...): bars, no currency."""
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "x": list(days),
+                "y": list(values),
+                "marker": {"color": PALETTE[0]},
+                "hovertemplate": "%{x}: %{y:,} " + unit.replace("<", "&lt;") + "<extra></extra>",
+            }
+        ],
+        "layout": _layout(yaxis={"gridcolor": "#e2e8f0", "automargin": True}),
+    }
+    peak = max(range(len(values)), key=lambda i: values[i], default=None)
+    summary = f"{title} per day, {sum(values):,} {unit} in all"
+    if peak is not None and values[peak] > 0:
+        summary += f"; the highest day was {days[peak]} at {values[peak]:,} {unit}"
+    return Chart(chart_id, title, summary + ".", figure, len(days))
