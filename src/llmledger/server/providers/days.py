@@ -15,7 +15,7 @@ class DayError(ValueError):
     """A ``startDate``/``endDate`` that is not a range of whole UTC days (names it)."""
 
 
-def _day(param: str, value: str | None, default: dt.date) -> int:
+def day_of(param: str, value: str | None, default: dt.date) -> int:
     if value is None:
         day = default
     else:
@@ -35,8 +35,8 @@ def _day(param: str, value: str | None, default: dt.date) -> int:
 def day_range(start_date: str | None, end_date: str | None, now: dt.datetime) -> tuple[int, int]:
     """``[start, end)`` in Unix seconds of whole UTC days."""
     today = now.astimezone(dt.UTC).date()
-    start = _day("startDate", start_date, today.replace(day=1))
-    end = _day("endDate", end_date, today) + DAY_S
+    start = day_of("startDate", start_date, today.replace(day=1))
+    end = day_of("endDate", end_date, today) + DAY_S
     if end <= start:
         raise DayError("endDate: must not be before startDate")
     if end - start > MAX_DAYS * DAY_S:

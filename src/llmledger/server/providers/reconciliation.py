@@ -13,13 +13,22 @@ from sqlalchemy import Engine
 from llmledger.providers.reconcile import RECONCILED, Group, reconcile
 from llmledger.server.analytics.params import NowDep
 from llmledger.server.deps import AdminDep, LedgerDep, RolesFirst
-from llmledger.server.providers.days import DayError, day_range
+from llmledger.server.providers.days import MAX_DAYS, DayError, day_of, day_range
 from llmledger.server.providers.schemas import ReconciliationOut
 from llmledger.settings import Settings
 
 PREFIX = "/api/v1/admin/llm-costs"
 router = APIRouter(prefix=PREFIX, tags=["providers"], route_class=RolesFirst)
 Provider = Literal["openai", "anthropic", "groq"]
+__all__ = ["MAX_DAYS", "PREFIX", "_day", "reconciliation_of", "router"]
+
+
+def _day(param: str, value: str | None, default: dt.date) -> int:
+    """One UTC day parameter, a bad one a 422 naming it (the usage API reads its days so)."""
+    try:
+        return day_of(param, value, default)
+    except DayError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def reconciliation_of(
