@@ -51,6 +51,10 @@ def provider_states(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
+def _one_line(row: Row) -> str:
+    return "time"  # a day stays on one line
+
+
 def _state(row: Row) -> str:
     return f"state state-{row['state']}"
 
@@ -59,8 +63,8 @@ def runs_table(view: View, rows: list[Row], provider: str | None) -> Table:
     columns = [
         Column("id", "Run", "text"),
         Column("provider", "Provider", "text", says=lambda r: LABELS.get(r["provider"], "?")),
-        Column("startDate", "From", "day"),
-        Column("endDate", "To", "day"),
+        Column("startDate", "From", "day", css=_one_line),
+        Column("endDate", "To", "day", css=_one_line),
         Column("state", "State", "text", css=_state),
         Column("trigger", "Trigger", "text"),
         Column("usageRows", "Usage rows", "count"),
