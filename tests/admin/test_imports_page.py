@@ -87,6 +87,7 @@ def test_each_provider_shows_its_key_as_the_api_does_and_never_the_key(
     groq = _card(html, "groq")
     assert "none</span>: set <code>GROQ_API_KEY</code>" in groq
     assert "Last run</dt>" in groq and "never" in groq
+    assert "Range:" not in html.split("<footer>", 1)[1]  # the page has no range to name
     # the tab is the area's: the provider pages' strip names it, current
     assert '<a href="/admin/llm-costs/providers/imports" aria-current="page">' in html
 
