@@ -124,8 +124,8 @@ def hold(
     ).rowcount
     if kept != 1:
         raise LeaseLost(
-            f"{provider}: lease lost: another import took over while this one ran "
-            "(it ran longer than the lease without renewing it); nothing was written"
+            f"{provider}: lease lost: another import took over while this one ran (it "
+            "stalled past the end of its lease); nothing was written"
         )
 
 
