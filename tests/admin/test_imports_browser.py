@@ -17,7 +17,7 @@ from llmledger.settings import Settings
 from tests.admin.browser import Visitor
 from tests.providers import fixtures as fx
 from tests.providers.fake_reports import OPENAI_KEY, Script, serve
-from tests.providers.test_provider_imports import OPENAI_COSTS, OPENAI_USAGE
+from tests.providers.test_provider_imports import OPENAI_COSTS, OPENAI_METRICS, OPENAI_USAGE
 
 pytestmark = [pytest.mark.parametrize("backend", ["sqlite"]), pytest.mark.slow]
 PAGE = "/admin/llm-costs/providers/imports"
@@ -101,13 +101,16 @@ def test_a_key_stored_run_now_and_removed_through_the_page(
     fake.release.set()
     result = openai.locator("[data-result]")
     expect(result).to_contain_text(
-        f"ok: {FIRST} to {LAST}, {len(OPENAI_USAGE)} usage rows, {len(OPENAI_COSTS)} cost rows."
+        f"ok: {FIRST} to {LAST}, {len(OPENAI_USAGE)} usage rows, {len(OPENAI_COSTS)} cost rows, "
+        f"{len(OPENAI_METRICS)} metric rows."
     )
     expect(openai.locator("[data-result] progress")).to_be_hidden()
     row = _first_run(admin)
-    expect(_cell(row, 4)).to_have_text("ok")
-    expect(_cell(row, 6)).to_have_text(str(len(OPENAI_USAGE)))
-    expect(_cell(row, 7)).to_have_text(str(len(OPENAI_COSTS)))
+    expect(_cell(row, 2)).to_have_text(f"{FIRST} to {LAST}")
+    expect(_cell(row, 3)).to_have_text("ok")
+    expect(_cell(row, 5)).to_have_text(str(len(OPENAI_USAGE)))
+    expect(_cell(row, 6)).to_have_text(str(len(OPENAI_COSTS)))
+    expect(_cell(row, 7)).to_have_text(str(len(OPENAI_METRICS)))
     expect(openai.locator("[data-last-run]")).to_contain_text(f"{len(OPENAI_USAGE)} usage rows")
     _no_sideways_scroll(admin, 1280, tmp_path, "ok")
     _no_sideways_scroll(admin, 390, tmp_path, "ok")
@@ -125,7 +128,7 @@ def test_a_key_stored_run_now_and_removed_through_the_page(
     expect(result).to_contain_text("Failed: the provider refused or kept failing: ")
     expect(result).to_contain_text("401: this needs an organisation admin key")
     row = _first_run(admin)
-    expect(_cell(row, 4)).to_have_text("failed")
+    expect(_cell(row, 3)).to_have_text("failed")
     expect(_cell(row, 8)).to_contain_text("this needs an organisation admin key (OPENAI_ADMIN_KEY)")
     runs = admin.api("GET", "/api/v1/admin/imports").json()["runs"]
     assert [r["state"] for r in runs] == ["failed", "ok"]

@@ -55,6 +55,7 @@ def _plant_runs(ledger: Ledger, n: int) -> None:
             "trigger": "schedule",
             "usage_rows": i,
             "cost_rows": 2 * i,
+            "metric_rows": 3 * i,
             "error": f"openai: answered 500 {i} times" if i % 5 == 0 else None,
             "started_us": (fx.D0 + i * 3600) * 1_000_000,
             "finished_us": (fx.D0 + i * 3600 + 60) * 1_000_000,
@@ -122,7 +123,8 @@ def test_the_runs_are_the_apis_newest_first_paged_filtered_and_as_csv(
         api_first["error"] or "",
         str(api_first["usageRows"]),
     )
-    assert (first["From"], first["To"]) == (api_first["startDate"], api_first["endDate"])
+    assert first["Range"] == f"{api_first['startDate']}/{api_first['endDate']}"
+    assert first["Metric rows"] == str(api_first["metricRows"])
 
 
 @sqlite_only

@@ -61,7 +61,8 @@
     form.setAttribute("aria-busy", "true");
     L.api("POST", form.dataset.run, L.formBody(form)).then(function (run) {
       say(form, "Run " + run.id + " " + run.state + ": " + run.startDate + " to " + run.endDate +
-        ", " + run.usageRows + " usage rows, " + run.costRows + " cost rows.");
+        ", " + run.usageRows + " usage rows, " + run.costRows + " cost rows" +
+        (run.metricRows ? ", " + run.metricRows + " metric rows." : "."));
     }).catch(function (error) {
       var lead = REFUSED[error.status] || (error.status ? "Failed (" + error.status + ")" : "Failed");
       say(form, lead + ": " + error.message, true);

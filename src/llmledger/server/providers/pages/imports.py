@@ -51,8 +51,13 @@ def provider_states(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
-def _one_line(row: Row) -> str:
-    return "time"  # a day stays on one line
+def _range(row: Row) -> str:
+    """The UTC days a run covered, both inclusive, as an ISO 8601 interval (the CSV's)."""
+    return f"{row['startDate']}/{row['endDate']}"
+
+
+def _range_says(row: Row) -> str:
+    return f"{row['startDate']}\nto {row['endDate']}"  # two lines (``td.range``)
 
 
 def _state(row: Row) -> str:
@@ -63,12 +68,12 @@ def runs_table(view: View, rows: list[Row], provider: str | None) -> Table:
     columns = [
         Column("id", "Run", "text"),
         Column("provider", "Provider", "text", says=lambda r: LABELS.get(r["provider"], "?")),
-        Column("startDate", "From", "day", css=_one_line),
-        Column("endDate", "To", "day", css=_one_line),
+        Column("range", "Range", "text", value=_range, says=_range_says, css=lambda r: "range"),
         Column("state", "State", "text", css=_state),
         Column("trigger", "Trigger", "text"),
         Column("usageRows", "Usage rows", "count"),
         Column("costRows", "Cost rows", "count"),
+        Column("metricRows", "Metric rows", "count"),
         Column("error", "Error", "text", css=lambda r: "run-error" if r["error"] else None),
         Column("startedAt", "Started", "utc"),
         Column("finishedAt", "Finished", "utc"),
