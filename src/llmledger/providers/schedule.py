@@ -1,8 +1,10 @@
-"""The hourly import inside ``llmledger serve``: for every provider whose key is configured
-(stored by an admin, or ``OPENAI_ADMIN_KEY``, ``ANTHROPIC_ADMIN_KEY``, ``GROQ_API_KEY``),
-re-fetch the last 3 UTC days (today included), because providers finalise their figures late.
-Runs take the provider's lease, so with several nodes on one database one imports and the
-others skip."""
+"""The hourly import inside the server (started and stopped by the app's lifespan, beside the
+alert round; every ``LLMLEDGER_IMPORTS_INTERVAL_SECONDS``, 0 turns it off): for every provider
+whose key is configured (stored by an admin, or ``OPENAI_ADMIN_KEY``, ``ANTHROPIC_ADMIN_KEY``,
+``GROQ_API_KEY``), re-fetch the last 3 UTC days (today included), because providers finalise
+their figures late. Runs take the provider's lease, so with several nodes on one database one
+imports and the others skip. Stopping ends a run in progress at its next page (it fails as
+"stopped" and writes nothing) rather than holding the server's shutdown for the whole run."""
 
 from __future__ import annotations
 
@@ -24,7 +26,12 @@ from llmledger.settings import Settings
 
 log = logging.getLogger(__name__)
 RECENT_DAYS = 3
-INTERVAL_S = 3600.0
+#: how long stopping waits for a run to reach its next page (one request, with its retries)
+STOP_WAIT_SECONDS = 30.0
+
+
+class ImportStopped(ReportError):
+    """The server is stopping: the scheduled run in progress ends at its next page."""
 
 
 def _utcnow() -> dt.datetime:
@@ -64,6 +71,8 @@ def import_recent(
             outcome[provider] = "ok"
         except ImportBusy:
             outcome[provider] = "busy"
+        except ImportStopped:
+            raise  # no other provider either: the server is stopping
         except ReportError as exc:
             log.warning("scheduled import failed: %s", exc)
             outcome[provider] = str(exc)
@@ -71,36 +80,61 @@ def import_recent(
 
 
 class ScheduledImports:
-    """A daemon thread running ``import_recent`` at start and then every ``interval_s``."""
+    """A daemon thread running ``import_recent`` at start and then every ``interval_s``
+    (default ``settings.imports_interval_seconds``; 0: never), until ``stop``."""
 
     def __init__(
         self,
         engine: Engine,
         settings: Settings,
         *,
-        interval_s: float = INTERVAL_S,
+        interval_s: float | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._args = (engine, settings)
-        self._interval = interval_s
+        self.interval = settings.imports_interval_seconds if interval_s is None else interval_s
         self._clock = clock
         self._environ = environ
+        self.rounds = 0  # rounds finished, failed ones included
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="llmledger-imports", daemon=True)
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread.start()
+    @property
+    def enabled(self) -> bool:
+        return self.interval > 0
 
-    def stop(self) -> None:
+    def start(self) -> ScheduledImports:
+        if self.enabled and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name="llmledger-imports", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=60)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("the scheduled import still runs after %.0f s; leaving it", timeout)
+
+    def _halt(self, path: str, number: int) -> None:
+        if self._stop.is_set():
+            raise ImportStopped("stopped: the server shut down while this import ran")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                import_recent(*self._args, now=self._clock(), environ=self._environ)
+                import_recent(
+                    *self._args, now=self._clock(), environ=self._environ, on_page=self._halt
+                )
+            except ImportStopped:
+                return
             except Exception:  # a database hiccup must not end the schedule
                 log.exception("scheduled import round failed")
-            self._stop.wait(self._interval)
+            finally:
+                self.rounds += 1
+            self._stop.wait(self.interval)
