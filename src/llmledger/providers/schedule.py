@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
 
+from llmledger.periodic import Periodic
 from llmledger.providers.credentials import stored_providers
 from llmledger.providers.errors import ReportError
 from llmledger.providers.imports import KEY_VARIABLES, PROVIDERS, run_import
@@ -26,8 +26,6 @@ from llmledger.settings import Settings
 
 log = logging.getLogger(__name__)
 RECENT_DAYS = 3
-#: how long stopping waits for a run to reach its next page (one request, with its retries)
-STOP_WAIT_SECONDS = 30.0
 
 
 class ImportStopped(ReportError):
@@ -79,7 +77,7 @@ def import_recent(
     return outcome
 
 
-class ScheduledImports:
+class ScheduledImports(Periodic):
     """A daemon thread running ``import_recent`` at start and then every ``interval_s``
     (default ``settings.imports_interval_seconds``; 0: never), until ``stop``."""
 
@@ -92,49 +90,21 @@ class ScheduledImports:
         clock: Callable[[], dt.datetime] = _utcnow,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        interval = settings.imports_interval_seconds if interval_s is None else interval_s
+        super().__init__(name="llmledger-imports", interval=interval)
         self._args = (engine, settings)
-        self.interval = settings.imports_interval_seconds if interval_s is None else interval_s
         self._clock = clock
         self._environ = environ
-        self.rounds = 0  # rounds finished, failed ones included
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.interval > 0
-
-    def start(self) -> ScheduledImports:
-        if self.enabled and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, name="llmledger-imports", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("the scheduled import still runs after %.0f s; leaving it", timeout)
 
     def _halt(self, path: str, number: int) -> None:
-        if self._stop.is_set():
+        if self.stopping:
             raise ImportStopped("stopped: the server shut down while this import ran")
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                import_recent(
-                    *self._args, now=self._clock(), environ=self._environ, on_page=self._halt
-                )
-            except ImportStopped:
-                return
-            except Exception:  # a database hiccup must not end the schedule
-                log.exception("scheduled import round failed")
-            finally:
-                self.rounds += 1
-            self._stop.wait(self.interval)
+    def round(self) -> bool:
+        try:
+            import_recent(*self._args, now=self._clock(), environ=self._environ, on_page=self._halt)
+        except ImportStopped:
+            return False
+        except Exception:  # a database hiccup must not end the schedule
+            log.exception("scheduled import round failed")
+        return True
