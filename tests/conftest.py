@@ -27,6 +27,8 @@ settings.load_profile("llmledger")
 # the tests run alert rounds themselves, at instants they choose: an app started by a test runs
 # no background round unless the test asks for one
 os.environ.setdefault("LLMLEDGER_ALERTS_INTERVAL_SECONDS", "0")
+# nor does it import provider reports on its own (a test that sets a key imports when it asks)
+os.environ.setdefault("LLMLEDGER_IMPORTS_INTERVAL_SECONDS", "0")
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

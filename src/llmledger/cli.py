@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
 
     from llmledger.events import UsageEvent
     from llmledger.ledger import Ledger
-    from llmledger.providers.schedule import ScheduledImports
     from llmledger.store.write import WriteResult
 
 
@@ -105,21 +104,10 @@ def serve(
     # short-lived objects (full collections otherwise cost more than the writes).
     gc.collect()
     gc.freeze()
-    imports = _scheduled_imports(ledger)
     try:
-        serve_http(app, settings, host=host, port=port)
+        serve_http(app, settings, host=host, port=port)  # its lifespan runs the schedules
     finally:
-        imports.stop()
         ledger.close()
-
-
-def _scheduled_imports(ledger: Ledger) -> ScheduledImports:
-    """The hourly import of provider reports (providers with a key configured)."""
-    from llmledger.providers.schedule import ScheduledImports
-
-    imports = ScheduledImports(ledger.engine, ledger.settings)
-    imports.start()
-    return imports
 
 
 def _demo_if_empty(ledger: Ledger, events: int) -> None:

@@ -233,6 +233,12 @@ class Settings(BaseSettings):
         description="Base URL of Groq's Prometheus metrics API (report imports).",
         json_schema_extra={"allowed": "an http:// or https:// URL"},
     )
+    imports_interval_seconds: float = Field(
+        default=3600,
+        ge=0,
+        description="How often llmledger serve imports the last 3 days of provider reports "
+        "(each provider with a key); 0 turns it off.",
+    )
     reconciliation_drift_percent: Decimal = Field(
         default=Decimal("2"),
         ge=0,

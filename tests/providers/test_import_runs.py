@@ -197,14 +197,18 @@ def test_the_schedule_imports_the_last_three_days_of_configured_providers(
         )
         assert outcome == {"openai": "ok"}  # anthropic has no key: not tried
         assert stored(ledger, "openai") == (OPENAI_USAGE, OPENAI_COSTS)
-        # the thread that serve starts runs a round at once, then waits for the next hour
+        # the thread the app starts runs a round at once, then waits for the next hour
         scheduled = ScheduledImports(
-            ledger.engine, settings, clock=lambda: now, environ={"OPENAI_ADMIN_KEY": OPENAI_KEY}
+            ledger.engine,
+            settings,
+            interval_s=3600,
+            clock=lambda: now,
+            environ={"OPENAI_ADMIN_KEY": OPENAI_KEY},
         )
         scheduled.start()
         try:
             deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
-            while len(runs(ledger)) < 2 and dt.datetime.now(dt.UTC) < deadline:
+            while scheduled.rounds < 1 and dt.datetime.now(dt.UTC) < deadline:
                 threading.Event().wait(0.05)
         finally:
             scheduled.stop()

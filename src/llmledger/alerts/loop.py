@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,16 +21,13 @@ from sqlalchemy import Engine
 from llmledger.alerts.check import check
 from llmledger.alerts.evaluate import Evaluation
 from llmledger.alerts.sender import deliver_due
+from llmledger.periodic import Periodic
 from llmledger.settings import Settings
 from llmledger.store.rows import to_us
 
 __all__ = ["AlertLoop", "RoundReport", "alert_round"]
 
 log = logging.getLogger(__name__)
-
-#: how long stopping waits for a round in progress (a send may take its timeout); a round cut
-#: short loses nothing: its leased deliveries are taken again once the lease ends
-STOP_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,40 +53,18 @@ def alert_round(
     return RoundReport(result.evaluations, result.fired, sent)
 
 
-class AlertLoop:
+class AlertLoop(Periodic):
     """Runs ``alert_round`` at start and then every ``settings.alerts_interval_seconds``, in a
     daemon thread, until ``stop``. ``clock`` is the server's (tests inject their own)."""
 
     def __init__(
         self, engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime]
     ) -> None:
+        super().__init__(name="llmledger-alerts", interval=settings.alerts_interval_seconds)
         self.engine = engine
         self.settings = settings
         self.clock = clock
-        self.interval = settings.alerts_interval_seconds
-        self.rounds = 0  # rounds finished, failed ones included
         self.failures = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.interval > 0
-
-    def start(self) -> AlertLoop:
-        if self.enabled and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="llmledger-alerts", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("the alert round still runs after %.0f s; leaving it", timeout)
 
     def run_once(self) -> RoundReport | None:
         """One round; ``None`` when it failed (logged)."""
@@ -100,8 +74,6 @@ class AlertLoop:
             self.failures += 1
             log.exception("the alert round failed; the next one runs in %g s", self.interval)
             return None
-        finally:
-            self.rounds += 1
         if report.fired or report.sent:
             log.info(
                 "alert round: %d rules, %d fired, %d messages sent",
@@ -111,7 +83,6 @@ class AlertLoop:
             )
         return report
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)
+    def round(self) -> bool:
+        self.run_once()
+        return True

@@ -187,12 +187,22 @@ def _run(
     assert inserted is not None
     run_id = int(inserted[0])
     lease.attach(engine, provider, holder, run_id)
+    renew = lease.Renewer(engine, provider, holder, clock_us)
+    told = seams.pop("on_page", None)
+
+    def on_page(path: str, number: int) -> None:
+        if told is not None:
+            told(path, number)
+        renew()  # a long run keeps its lease; one that lost it stops here
+
     try:
-        report = fetch_report(settings, provider, start_day, end_day, key=secret, **seams)
+        report = fetch_report(
+            settings, provider, start_day, end_day, key=secret, on_page=on_page, **seams
+        )
         module = _MODULES[provider]
         if getattr(module, "ESTIMATES_COSTS", False):
             estimate_costs(engine, report, module.ESTIMATE_LINE_ITEM)
-        return _replace(engine, provider, start_day, end_day, report, run_id, clock_us)
+        return _replace(engine, provider, start_day, end_day, report, (run_id, holder), clock_us)
     except Exception as exc:
         _finish(engine, run_id, clock_us, state="failed", error=str(exc) or type(exc).__name__)
         raise
@@ -204,11 +214,14 @@ def _replace(
     start_day: int,
     end_day: int,
     report: Report,
-    run_id: int,
+    run: tuple[int, str],
     clock_us: Callable[[], int],
 ) -> ImportResult:
-    """The range's rows replaced by the report's, and the run marked done, in one transaction."""
+    """The range's rows replaced by the report's, and the run marked done, in one transaction
+    that first renews the run's lease: a run that lost it writes nothing."""
+    run_id, holder = run
     with engine.begin() as conn:
+        lease.hold(conn, provider, holder, clock_us())
         for table in (provider_usage, provider_costs, provider_usage_metrics):
             conn.execute(
                 delete(table).where(

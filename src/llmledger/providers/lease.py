@@ -1,13 +1,19 @@
 """One import of a provider at a time, across every node sharing the database: an import first
 takes the provider's row of ``provider_import_leases`` with one conditional write (free, or
 held past its end), and gives it back when done. A holder that died keeps it only until the
-lease ends; the next import then takes it and marks the dead holder's run ``failed``."""
+lease ends; the next import then takes it and marks the dead holder's run ``failed``.
+
+A run renews its lease while it fetches (``renew``, every ``RENEW_SECONDS`` of the run's clock),
+so a run longer than the lease keeps it; and its final write first renews it in the same
+transaction (``hold``), so a run whose lease another node took writes nothing: it fails with
+"lease lost"."""
 
 from __future__ import annotations
 
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -20,10 +26,16 @@ from llmledger.store.engine import begin_immediate
 #: how long a lease lasts: far longer than any import takes (90 days import in seconds)
 LEASE_SECONDS = 30 * 60
 US = 1_000_000
+#: how often a run renews its lease while it fetches (a write per page would be wasted)
+RENEW_SECONDS = LEASE_SECONDS // 6
 
 
 class ImportBusy(ReportError):
     """Another import of the same provider holds the lease."""
+
+
+class LeaseLost(ReportError):
+    """The run's lease was taken by another import while it ran: it must write nothing."""
 
 
 def new_holder() -> str:
@@ -95,6 +107,52 @@ def attach(engine: Engine, provider: str, holder: str, run_id: int) -> None:
             .where(c.provider == provider, c.holder == holder)
             .values(run_id=run_id)
         )
+
+
+def hold(
+    conn: Connection, provider: str, holder: str, now_us: int, *, seconds: int = LEASE_SECONDS
+) -> None:
+    """Extend ``holder``'s lease from ``now_us``, inside the caller's transaction; raises
+    ``LeaseLost`` when another holder has it. On PostgreSQL the row stays locked until the
+    transaction ends, so no other node takes the lease before it commits; SQLite has one
+    writer at a time."""
+    c = provider_import_leases.c
+    kept = conn.execute(
+        update(provider_import_leases)
+        .where(c.provider == provider, c.holder == holder)
+        .values(until_us=now_us + seconds * US)
+    ).rowcount
+    if kept != 1:
+        raise LeaseLost(
+            f"{provider}: lease lost: another import took over while this one ran (it "
+            "stalled past the end of its lease); nothing was written"
+        )
+
+
+def renew(
+    engine: Engine, provider: str, holder: str, now_us: int, *, seconds: int = LEASE_SECONDS
+) -> None:
+    """``hold`` in a transaction of its own (while a run fetches)."""
+    with engine.begin() as conn:
+        hold(conn, provider, holder, now_us, seconds=seconds)
+
+
+class Renewer:
+    """Renews a run's lease when ``RENEW_SECONDS`` of ``clock_us`` have passed since it last
+    did: called after each page a run fetches."""
+
+    def __init__(
+        self, engine: Engine, provider: str, holder: str, clock_us: Callable[[], int]
+    ) -> None:
+        self._args = (engine, provider, holder)
+        self._clock_us = clock_us
+        self._last_us = clock_us()
+
+    def __call__(self) -> None:
+        now = self._clock_us()
+        if now - self._last_us >= RENEW_SECONDS * US:
+            renew(*self._args, now)
+            self._last_us = now
 
 
 def give_back(engine: Engine, provider: str, holder: str) -> None:

@@ -48,10 +48,13 @@ def configured(conn: Connection, environ: Mapping[str, str] | None = None) -> li
 
 
 def latest_runs(
-    conn: Connection, *, provider: str | None = None, limit: int = 50
+    conn: Connection, *, provider: str | None = None, limit: int = 50, before: int | None = None
 ) -> list[dict[str, Any]]:
+    """The runs newest first; ``before`` (a run id) pages on to the older ones."""
     c = provider_imports.c
     q = select(provider_imports).order_by(c.id.desc()).limit(limit)
     if provider is not None:
         q = q.where(c.provider == provider)
+    if before is not None:
+        q = q.where(c.id < before)
     return [run_json(r) for r in conn.execute(q)]

@@ -58,9 +58,11 @@ def create_app(
         app.state.ledger.writer.start()  # ready (GET /readyz) once it is up
         ensure_first_admin(app.state.ledger.engine, settings)
         alert_loop = alerts.start_loop(app)  # evaluate and deliver in the background
+        imports = provider_reports.start_schedule(app)  # the hourly provider-report import
         try:
             yield
         finally:
+            imports.stop()
             alert_loop.stop()
             if owns_ledger:
                 app.state.ledger.close()

@@ -44,12 +44,14 @@ def get_imports(
     _: AdminDep,
     provider: Provider | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> dict[str, Any]:
-    """The latest runs, newest first, and each provider's key variable and whether it is set."""
+    """The latest runs, newest first (``before``: those older than a run id), and each
+    provider's key variable and whether it is set."""
     with ledger.engine.connect() as conn:
         return {
             "providers": configured(conn),
-            "runs": latest_runs(conn, provider=provider, limit=limit),
+            "runs": latest_runs(conn, provider=provider, limit=limit, before=before),
         }
 
 
