@@ -4,14 +4,13 @@ each series' value given by a function of the sample's time (``None``: no sample
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.fake_http import JsonHandler, serving
 
 GROQ_KEY = "gsk-test-enterprise"
 PREFIX = "/openai/v1/metrics/prometheus"  # any prefix: the base URL is a setting
@@ -47,36 +46,19 @@ def _matrix(metrics: Metrics, query: dict[str, list[str]]) -> dict[str, Any]:
 
 @contextmanager
 def serve(metrics: Metrics) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = parse_qs(url.query)
             metrics.queries.append(query)
             if self.headers.get("Authorization") != f"Bearer {GROQ_KEY}":
-                self._send(401, {"status": "error", "error": "invalid API key"})
+                self.send_json(401, {"status": "error", "error": "invalid API key"})
             elif metrics.status != 200:
-                self._send(metrics.status, {"status": "error", "error": "scripted"})
+                self.send_json(metrics.status, {"status": "error", "error": "scripted"})
             elif url.path != f"{PREFIX}/api/v1/query_range":
-                self._send(404, {"status": "error", "error": "not found"})
+                self.send_json(404, {"status": "error", "error": "not found"})
             else:
-                self._send(200, _matrix(metrics, query))
+                self.send_json(200, _matrix(metrics, query))
 
-        def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as origin:
+        yield origin + PREFIX

@@ -6,14 +6,14 @@ by the first matching requests; ``always_fail`` answers a status for a path part
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.fake_http import JsonHandler, serving
 
 OPENAI_KEY = "sk-admin-test-openai"
 ANTHROPIC_KEY = "sk-ant-admin-test"
@@ -58,7 +58,7 @@ def _page(buckets: list[dict[str, Any]], page: str | None) -> dict[str, Any]:
 def serve(script: Script) -> Iterator[str]:
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = parse_qs(url.query)
@@ -103,24 +103,10 @@ def serve(script: Script) -> Iterator[str]:
             self._send(200, page)
 
         def _send(self, status: int, body: Any, retry_after: str | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if retry_after is not None:
-                self.send_header("Retry-After", retry_after)
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_json(status, body, {"Retry-After": retry_after} if retry_after else None)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        script.release.set()  # no request is left waiting
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as origin:
+        try:
+            yield origin + "/v1"
+        finally:
+            script.release.set()  # no request is left waiting
