@@ -140,6 +140,7 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
         )
         return
     _write_demo(ledger, events=events, days=90, seed=7)
+    _write_demo_reports(ledger)
     _write_demo_usage_metrics(ledger, days=90, seed=7)
     with ledger.engine.connect() as conn:
         e = t.events.c
@@ -178,6 +179,13 @@ def _demo_if_empty(ledger: Ledger, events: int) -> None:
             scope = f" of {org}" if org else ""
             click.echo(f"demo {role}{scope} login (shown once): {email} / {password}")
     click.echo(f"demo admin token (shown once): {token}")
+
+
+def _write_demo_reports(ledger: Ledger) -> None:
+    """Provider reports for the demo traffic, with planted differences (providers/demo.py)."""
+    from llmledger.providers.demo import write_demo_reports
+
+    click.echo(f"demo: {write_demo_reports(ledger.engine)} provider report rows written")
 
 
 def _write_demo_usage_metrics(ledger: Ledger, *, days: int, seed: int) -> None:

@@ -105,6 +105,8 @@ def test_bad_parameters_are_clear_422_pages_and_only_admins_may_look(
     assert r.status_code == 403
     anonymous = client.get(PAGE, follow_redirects=False)
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
-    # /providers opens this page's tab
+    # /providers opens the first tab (reconciliation); this page's is among the tabs
     opened = client.get("/admin/llm-costs/providers", headers=admin, follow_redirects=False)
-    assert opened.headers["location"].startswith(PAGE)
+    assert opened.headers["location"].startswith("/admin/llm-costs/providers/reconciliation")
+    tabs = client.get(opened.headers["location"], headers=admin).text
+    assert f'href="{PAGE}' in tabs

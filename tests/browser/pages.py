@@ -35,6 +35,8 @@ PAGES = {
     "forecast": f"{BASE}/forecast",
     "what-if": f"{BASE}/what-if?{RANGE}&asModel=gpt-4o-mini",
     "pricing": f"{BASE}/pricing?{RANGE}",
+    "reconciliation": f"{BASE}/providers/reconciliation?{RANGE}",
+    "billing": f"{BASE}/providers/billing?{RANGE}",
     "access": f"{BASE}/access",
     "access-users": f"{BASE}/access/users",
     "access-tokens": f"{BASE}/access/tokens",
@@ -44,7 +46,7 @@ PAGES = {
 #: the pages whose screenshots are kept in docs/screenshots/
 SHOWN = ("overview", "org", "session", "request", "models", "requests", "forecast", "pricing")
 #: pages for admins only (a viewer gets 403)
-ADMIN_ONLY = ("orgs",)
+ADMIN_ONLY = ("orgs", "reconciliation", "billing")
 
 
 @dataclass(frozen=True)

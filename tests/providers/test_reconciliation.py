@@ -122,7 +122,14 @@ def test_planted_differences_are_flagged_where_they_are_with_their_cause(
     by_day = get(startDate=day(0), endDate=day(6))
     assert flagged(by_day, "day") == {day(1): "untracked", day(2): "price", day(3): "untracked"}
     assert [r["day"] for r in by_day["rows"]] == [day(n) for n in range(5)]  # day 6: no import
-    assert by_day["coverage"] == [{"provider": "openai", "importedDays": 5, "notImportedDays": 2}]
+    assert by_day["coverage"] == [
+        {
+            "provider": "openai",
+            "importedDays": 5,
+            "notImportedDays": 2,
+            "notImportedDates": [day(5), day(6)],
+        }
+    ]
     first = by_day["rows"][0]
     assert first["billedCostUsd"] == 4 and first["trackedCostUsd"] == pytest.approx(3.995)
     assert first["otherChargesUsd"] == 5 and first["costDiffPercent"] == 0.12

@@ -30,7 +30,14 @@ from llmledger.providers.tables import provider_costs, provider_imports, provide
 #: ``day_model``: one row per day and model (what drift alerts read: alerts.drift)
 Group = Literal["day", "model", "project", "day_model"]
 #: the groupings of the API
-GROUPS: tuple[Group, ...] = ("day", "model", "project")
+GROUPS: tuple[Group, ...] = ("day", "model", "project", "day_model")
+#: the key fields of a row of each grouping
+KEYS: dict[Group, tuple[str, ...]] = {
+    "day": ("day",),
+    "model": ("model",),
+    "project": ("project",),
+    "day_model": ("day", "model"),
+}
 RECONCILED = ("openai", "anthropic", "groq")
 #: providers whose "billed" cost is llmledger's own estimate (they report no cost)
 ESTIMATED = frozenset({"groq"})
@@ -71,6 +78,17 @@ def imported_days(conn: Connection, provider: str, start_day: int, end_day: int)
     for first, last in conn.execute(q):
         days.update(range(max(int(first), start_day), min(int(last), end_day), DAY_S))
     return days
+
+
+def coverage_of(provider: str, days: set[int], start_day: int, end_day: int) -> dict[str, Any]:
+    """How many days of the range a report was imported for, and which were not."""
+    missing = [iso_s(d)[:10] for d in range(start_day, end_day, DAY_S) if d not in days]
+    return {
+        "provider": provider,
+        "importedDays": len(days),
+        "notImportedDays": len(missing),
+        "notImportedDates": missing,
+    }
 
 
 def _key(group: Group, day: int, model: str, project: str) -> str:
@@ -237,13 +255,7 @@ def reconcile(
     coverage = []
     for provider in providers:
         days = imported_days(conn, provider, start_day, end_day)
-        coverage.append(
-            {
-                "provider": provider,
-                "importedDays": len(days),
-                "notImportedDays": (end_day - start_day) // DAY_S - len(days),
-            }
-        )
+        coverage.append(coverage_of(provider, days, start_day, end_day))
         if not days:
             continue
         for key, (tracked, reported) in compare(

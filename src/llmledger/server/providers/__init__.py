@@ -1,4 +1,5 @@
 """The provider-reports area: reconciliation of tracked against billed (``reconciliation``),
+what was billed (``billing``),
 import runs (``imports``), stored provider keys (``credentials``) and the pages that show
 them (``pages``), and the hourly import the app runs in the background (``start_schedule``).
 The work is ``llmledger.providers``'s; these modules present it."""
@@ -8,11 +9,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from llmledger.providers.schedule import ScheduledImports
-from llmledger.server.providers import credentials, imports, pages, reconciliation, usage
+from llmledger.server.providers import (
+    billing,
+    credentials,
+    imports,
+    pages,
+    reconciliation,
+    usage,
+)
 
 
 def include(app: FastAPI) -> None:
     app.include_router(reconciliation.router)
+    app.include_router(billing.router)
     app.include_router(imports.router)
     app.include_router(credentials.router)
     app.include_router(usage.router)

@@ -11,10 +11,12 @@ class CoverageOut(BaseModel):
     provider: str
     importedDays: int
     notImportedDays: int
+    notImportedDates: list[str]
 
 
 class ReconciliationRowOut(BaseModel):
-    # the key column is named for the grouping: ``day``, ``model`` or ``project``
+    # the key columns are named for the grouping: ``day``, ``model``, ``project``, or ``day``
+    # and ``model`` (``day_model``)
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
     provider: str
@@ -41,7 +43,7 @@ class ReconciliationRowOut(BaseModel):
 class ReconciliationOut(BaseModel):
     startDate: str
     endDate: str
-    groupBy: Literal["day", "model", "project"]
+    groupBy: Literal["day", "model", "project", "day_model"]
     driftPercent: float
     coverage: list[CoverageOut]
     flaggedRows: int
@@ -95,3 +97,55 @@ class CredentialOut(BaseModel):
     setAt: str | None
     setBy: str | None
     lastUsedAt: str | None
+
+
+class BillingRowOut(BaseModel):
+    # the key column is named for the grouping: ``project`` or ``lineItem``
+    model_config = ConfigDict(extra="allow")
+
+    provider: str
+    period: str
+    startDate: str
+    endDate: str
+    project: str | None = None
+    lineItem: str | None = None
+    costUsd: float
+    billedIsEstimate: bool
+
+
+class BillingKeyOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    provider: str
+    project: str | None = None
+    lineItem: str | None = None
+    costUsd: float
+    billedIsEstimate: bool
+
+
+class BillingPeriodOut(BaseModel):
+    period: str
+    startDate: str
+    endDate: str
+    costUsd: float
+
+
+class BilledTotalOut(BaseModel):
+    provider: str
+    costUsd: float
+    billedIsEstimate: bool
+    importedDays: int
+    notImportedDays: int
+    notImportedDates: list[str]
+
+
+class BillingOut(BaseModel):
+    startDate: str
+    endDate: str
+    groupBy: Literal["project", "line_item"]
+    granularity: Literal["day", "week", "month", "year"]
+    costUsd: float
+    totals: list[BilledTotalOut]
+    periods: list[BillingPeriodOut]
+    keys: list[BillingKeyOut]
+    rows: list[BillingRowOut]

@@ -22,6 +22,7 @@ from llmledger.server.analytics.pages.common import (
     read,
     status_of,
 )
+from llmledger.server.providers.beside import billed_beside, billed_table
 from llmledger.server.web import charts
 from llmledger.server.web.errors import PageError
 from llmledger.server.web.render import BASE, page
@@ -112,6 +113,8 @@ def overview_page(request: Request, viewer: ViewerDep) -> Response:
         )
         models = by_model(conn, window=view.window, filters=filters)
         last_day = calls_by_model(conn, window=day, filters=filters)
+        tracked = {p["provider"]: p["costUsd"] for p in totals["byProvider"]}
+        billed = billed_beside(conn, viewer, filters, view.window, tracked)
     cost = totals["costUsd"]
     fallback_share = totals["fallbackPricedCostUsd"] * 100 / cost if cost else None
     return page(
@@ -124,6 +127,11 @@ def overview_page(request: Request, viewer: ViewerDep) -> Response:
             model_table(view, models["models"], last_day),
             provider_table(view, totals["byProvider"]),
             trend_table(view, trend),
+            *(
+                [billed_table(view, billed, "Spend by provider, billed beside tracked")]
+                if billed
+                else []
+            ),
         ],
         charts=[
             charts.cost_trend(trend),
@@ -135,4 +143,5 @@ def overview_page(request: Request, viewer: ViewerDep) -> Response:
         totals=totals,
         group=group,
         fallback_share=fallback_share,
+        billed=billed,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from llmledger.alerts.forecast_budget import monthly_budget
 from llmledger.analytics.breakdowns import by_model
@@ -19,9 +20,10 @@ from llmledger.analytics.filters import Filters
 from llmledger.analytics.forecast import default_history, forecast
 from llmledger.analytics.prices import what_if
 from llmledger.analytics.trends import usage_pattern
-from llmledger.analytics.window import Window
+from llmledger.analytics.window import Window, month_start
 from llmledger.server.analytics.pages.breakdowns import FILTERS
 from llmledger.server.analytics.pages.common import answerable, ledger_of, page_router, read
+from llmledger.server.providers.beside import billed_beside, billed_table, shows_billed
 from llmledger.server.web import charts
 from llmledger.server.web.charts import WEEKDAYS
 from llmledger.server.web.errors import PageError
@@ -29,8 +31,8 @@ from llmledger.server.web.formats import usd
 from llmledger.server.web.render import page
 from llmledger.server.web.tables import Column, Table
 from llmledger.server.web.view import LABEL, View
-from llmledger.server.web.viewer import ViewerDep
-from llmledger.store.rows import from_us
+from llmledger.server.web.viewer import Viewer, ViewerDep
+from llmledger.store.rows import from_us, to_us
 
 router = page_router()
 MEASURES = {"costUsd": "Cost", "requests": "Requests"}
@@ -154,6 +156,20 @@ def _history_view(view: View, history: Window) -> View:
     return replace(view, range="history", start=start, end=end, window=history)
 
 
+def _month_billed(
+    conn: Connection, viewer: Viewer, filters: Filters, view: View
+) -> list[dict[str, Any]] | None:
+    """The month to date, billed beside tracked by provider (admins, an unnarrowed view)."""
+    month = Window(to_us(month_start(view.now)), to_us(view.now))
+    if not shows_billed(viewer, filters):
+        return None
+    spent = by_model(conn, window=month, filters=filters)["models"]
+    tracked: dict[str, float] = {}
+    for m in spent:
+        tracked[m["provider"]] = tracked.get(m["provider"], 0.0) + m["costUsd"]
+    return billed_beside(conn, viewer, filters, month, tracked)
+
+
 @router.get("/forecast")
 def forecast_page(request: Request, viewer: ViewerDep) -> Response:
     view, filters = read(request, viewer)
@@ -163,6 +179,7 @@ def forecast_page(request: Request, viewer: ViewerDep) -> Response:
     with answerable(), ledger_of(request).engine.connect() as conn:
         data = forecast(conn, history=history, filters=filters, now=view.now, horizon_days=horizon)
         data["budget"] = monthly_budget(conn, filters)
+        billed = _month_billed(conn, viewer, filters, view)
     if not given:
         view = _history_view(view, history)
     past, ahead = data["history"], data["days"]
@@ -213,11 +230,20 @@ def forecast_page(request: Request, viewer: ViewerDep) -> Response:
         view,
         "analytics/forecast.html",
         title="Forecast",
-        tables=[projected, spent_table],
+        tables=[
+            projected,
+            spent_table,
+            *(
+                [billed_table(view, billed, "Month to date, billed beside tracked")]
+                if billed
+                else []
+            ),
+        ],
         charts=[chart],
         api=view.api_url("/forecast", horizonDays=view.get("horizonDays"), **api_dates),
         data=data,
         budget=against_budget(data),
+        billed=billed,
         given=given,
         filter_fields=FILTERS,
     )

@@ -14,13 +14,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from llmledger.server.analytics.pages.common import page_router
-from llmledger.server.providers.pages import imports, usage
+from llmledger.server.providers.pages import billing, imports, reconciliation, usage
 from llmledger.server.providers.pages.common import PAGE, admin_only
 from llmledger.server.web.errors import PageError
 from llmledger.server.web.viewer import ViewerDep
 
 #: the pages, in the order of their tabs
-MODULES: tuple[ModuleType, ...] = (usage, imports)
+MODULES: tuple[ModuleType, ...] = (
+    reconciliation,
+    billing,
+    usage,
+    imports,
+)
 TABS = [module.TAB for module in MODULES]
 
 router = page_router()
