@@ -14,7 +14,7 @@ from llmledger.providers.billing import BillingGroup, Granularity, billing
 from llmledger.providers.reconcile import RECONCILED
 from llmledger.server.analytics.params import NowDep
 from llmledger.server.deps import AdminDep, LedgerDep, RolesFirst
-from llmledger.server.providers.days import DayError, day_range
+from llmledger.server.providers.days import DayError, EndDate, Provider, StartDate, day_range
 from llmledger.server.providers.schemas import BillingOut
 
 PREFIX = "/api/v1/admin/llm-costs"
@@ -49,15 +49,9 @@ def get_billing(
     ledger: LedgerDep,
     _: AdminDep,
     now: NowDep,
-    start_date: Annotated[
-        str | None,
-        Query(alias="startDate", max_length=10, description="First UTC day (YYYY-MM-DD)."),
-    ] = None,
-    end_date: Annotated[
-        str | None,
-        Query(alias="endDate", max_length=10, description="Last UTC day, inclusive."),
-    ] = None,
-    provider: Literal["openai", "anthropic", "groq"] | None = None,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    provider: Provider | None = None,
     group_by: Annotated[Literal["project", "line_item"], Query(alias="groupBy")] = "project",
     granularity: Literal["day", "week", "month", "year"] = "day",
 ) -> dict[str, Any]:

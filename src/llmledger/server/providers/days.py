@@ -6,6 +6,9 @@ page shows as one."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import Query
 
 DAY_S = 86400
 MAX_DAYS = 3660
@@ -42,3 +45,13 @@ def day_range(start_date: str | None, end_date: str | None, now: dt.datetime) ->
     if end - start > MAX_DAYS * DAY_S:
         raise DayError(f"startDate: at most {MAX_DAYS} days are asked for at once")
     return start, end
+
+
+#: the query parameters every provider-reports endpoint takes
+StartDate = Annotated[
+    str | None, Query(alias="startDate", max_length=10, description="First UTC day (YYYY-MM-DD).")
+]
+EndDate = Annotated[
+    str | None, Query(alias="endDate", max_length=10, description="Last UTC day, inclusive.")
+]
+Provider = Literal["openai", "anthropic", "groq"]

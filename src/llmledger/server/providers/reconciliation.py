@@ -13,13 +13,20 @@ from sqlalchemy import Engine
 from llmledger.providers.reconcile import RECONCILED, Group, reconcile
 from llmledger.server.analytics.params import NowDep
 from llmledger.server.deps import AdminDep, LedgerDep, RolesFirst
-from llmledger.server.providers.days import MAX_DAYS, DayError, day_of, day_range
+from llmledger.server.providers.days import (
+    MAX_DAYS,
+    DayError,
+    EndDate,
+    Provider,
+    StartDate,
+    day_of,
+    day_range,
+)
 from llmledger.server.providers.schemas import ReconciliationOut
 from llmledger.settings import Settings
 
 PREFIX = "/api/v1/admin/llm-costs"
 router = APIRouter(prefix=PREFIX, tags=["providers"], route_class=RolesFirst)
-Provider = Literal["openai", "anthropic", "groq"]
 __all__ = ["MAX_DAYS", "PREFIX", "_day", "reconciliation_of", "router"]
 
 
@@ -60,14 +67,8 @@ def get_reconciliation(
     ledger: LedgerDep,
     _: AdminDep,
     now: NowDep,
-    start_date: Annotated[
-        str | None,
-        Query(alias="startDate", max_length=10, description="First UTC day (YYYY-MM-DD)."),
-    ] = None,
-    end_date: Annotated[
-        str | None,
-        Query(alias="endDate", max_length=10, description="Last UTC day, inclusive."),
-    ] = None,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
     provider: Provider | None = None,
     group_by: Annotated[
         Literal["day", "model", "project", "day_model"], Query(alias="groupBy")

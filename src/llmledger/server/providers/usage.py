@@ -5,7 +5,7 @@ model (admins only). The usage page renders the same function."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -13,6 +13,7 @@ from llmledger.providers.openai_metrics import BY_NAME
 from llmledger.providers.usage_metrics import GroupBy, usage_metrics
 from llmledger.server.analytics.params import NowDep
 from llmledger.server.deps import AdminDep, LedgerDep, RolesFirst
+from llmledger.server.providers.days import EndDate, Provider, StartDate
 from llmledger.server.providers.reconciliation import MAX_DAYS, PREFIX, _day
 from llmledger.server.providers.usage_schemas import ProviderUsageOut
 
@@ -43,15 +44,9 @@ def get_provider_usage(
     ledger: LedgerDep,
     _: AdminDep,
     now: NowDep,
-    start_date: Annotated[
-        str | None,
-        Query(alias="startDate", max_length=10, description="First UTC day (YYYY-MM-DD)."),
-    ] = None,
-    end_date: Annotated[
-        str | None,
-        Query(alias="endDate", max_length=10, description="Last UTC day, inclusive."),
-    ] = None,
-    provider: Literal["openai", "anthropic", "groq"] | None = None,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    provider: Provider | None = None,
     metric: Annotated[str | None, Query(max_length=64, description="One metric only.")] = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy")] = "day",
 ) -> dict[str, Any]:
